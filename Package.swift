@@ -1,0 +1,99 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let upcoming: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Comarca",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "comarca", targets: ["comarca"]),
+        .library(name: "PGClient", targets: ["PGClient"]),
+        .library(name: "ComarcaCore", targets: ["ComarcaCore"]),
+        .library(name: "ComarcaHTTP", targets: ["ComarcaHTTP"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        .target(
+            name: "PGClient",
+            dependencies: [
+                "CLibPQ",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .target(
+            name: "ComarcaCore",
+            dependencies: [
+                "PGClient",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .target(
+            name: "ComarcaHTTP",
+            dependencies: [
+                "ComarcaCore",
+                "PGClient",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .executableTarget(
+            name: "comarca",
+            dependencies: [
+                "ComarcaCore",
+                "ComarcaHTTP",
+                "PGClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: upcoming
+        ),
+        // Shared by the test targets: fresh databases on the real server deploy/dev started.
+        .target(
+            name: "ComarcaTestSupport",
+            dependencies: ["PGClient", "ComarcaCore"],
+            path: "Tests/ComarcaTestSupport",
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "PGClientTests",
+            dependencies: ["PGClient", "ComarcaTestSupport"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "ComarcaCoreTests",
+            dependencies: ["ComarcaCore", "PGClient", "ComarcaTestSupport"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "ComarcaHTTPTests",
+            dependencies: [
+                "ComarcaHTTP", "ComarcaCore", "PGClient", "ComarcaTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: upcoming
+        ),
+    ]
+)

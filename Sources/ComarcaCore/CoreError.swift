@@ -1,0 +1,30 @@
+/// A domain error with a stable code. HTTP and CLI map codes to status and exit text in one place
+/// each; the message is for people and never includes another tenant's data.
+public struct CoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    public struct Code: RawRepresentable, Hashable, Sendable, ExpressibleByStringLiteral, CustomStringConvertible {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public init(stringLiteral value: String) { self.rawValue = value }
+        public var description: String { rawValue }
+
+        public static let migrationsNotFound: Code = "migrations-not-found"
+        public static let migrationInvalid: Code = "migration-invalid"
+        public static let migrationChanged: Code = "migration-changed"
+        public static let migrationMissing: Code = "migration-missing"
+        public static let migrationFailed: Code = "migration-failed"
+        public static let migrationsPending: Code = "migrations-pending"
+        public static let unsafeDatabaseRole: Code = "unsafe-database-role"
+        public static let notFound: Code = "not-found"
+        public static let invalidInput: Code = "invalid-input"
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code): \(message)" }
+}

@@ -1,0 +1,215 @@
+public import CLibPQ
+import Foundation
+
+/// One libpq connection. Every call blocks the calling thread until the server answers, so use it
+/// from a `PGPool` (which runs work on its own threads) or from a plain thread, never from an
+/// event loop. A connection is used by one thread at a time; the pool guarantees that.
+public final class PGConnection: @unchecked Sendable {
+    let handle: OpaquePointer
+
+    /// Connects with a libpq URL or `key=value` string. An empty string means "libpq defaults",
+    /// so `PGHOST`, `PGUSER`, `PGPASSWORD`, `.pgpass` and the rest apply as usual.
+    /// `overrides` replace parameters of the connection string (e.g. `["user": "comarca_app"]`).
+    public static func connect(_ conninfo: String, overrides: [String: String] = [:]) throws -> PGConnection {
+        // Later keywords override those expanded from `dbname`, so overrides win over the URL.
+        var pairs: [(String, String)] = [("dbname", conninfo)]
+        pairs += overrides.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        pairs.append(("client_encoding", "UTF8"))
+        pairs.append(("fallback_application_name", "comarca"))
+
+        let keys = pairs.map { strdup($0.0) }
+        let values = pairs.map { strdup($0.1) }
+        defer {
+            keys.forEach { free($0) }
+            values.forEach { free($0) }
+        }
+        var keyPointers: [UnsafePointer<CChar>?] = keys.map { UnsafePointer($0) } + [nil]
+        var valuePointers: [UnsafePointer<CChar>?] = values.map { UnsafePointer($0) } + [nil]
+        guard let conn = PQconnectdbParams(&keyPointers, &valuePointers, 1) else {
+            throw PGError(kind: .connection, message: "libpq could not allocate a connection")
+        }
+        guard PQstatus(conn) == CONNECTION_OK else {
+            let message = String(cString: PQerrorMessage(conn)).trimmingCharacters(in: .whitespacesAndNewlines)
+            PQfinish(conn)
+            throw PGError(kind: .connection, code: .connectionFailure, message: message)
+        }
+        let connection = PGConnection(handle: conn)
+        try connection.prepareSession()
+        return connection
+    }
+
+    private init(handle: OpaquePointer) {
+        self.handle = handle
+    }
+
+    deinit {
+        PQfinish(handle)
+    }
+
+    /// Date decoding reads ISO output; set it only when the server default differs.
+    private func prepareSession() throws {
+        if let style = parameterStatus("DateStyle"), style.hasPrefix("ISO") { return }
+        _ = try simpleQuery(unsafeSQL: "SET DateStyle TO ISO")
+    }
+
+    // MARK: - State
+
+    public var backendPID: Int32 { PQbackendPID(handle) }
+    public var serverVersion: Int { Int(PQserverVersion(handle)) }
+
+    public func parameterStatus(_ name: String) -> String? {
+        guard let value = PQparameterStatus(handle, name) else { return nil }
+        return String(cString: value)
+    }
+
+    public enum TransactionState: Sendable {
+        case idle, active, inTransaction, inFailedTransaction, unknown
+    }
+
+    public var transactionState: TransactionState {
+        switch PQtransactionStatus(handle) {
+        case PQTRANS_IDLE: return .idle
+        case PQTRANS_ACTIVE: return .active
+        case PQTRANS_INTRANS: return .inTransaction
+        case PQTRANS_INERROR: return .inFailedTransaction
+        default: return .unknown
+        }
+    }
+
+    /// Whether the connection can take a new request: open, idle, and not closed by the server.
+    /// A backend ended by `pg_terminate_backend` or a server restart has already sent its goodbye;
+    /// reading it here (without a round trip) lets the pool replace the connection before use.
+    public var isUsable: Bool {
+        guard PQstatus(handle) == CONNECTION_OK else { return false }
+        let fd = PQsocket(handle)
+        guard fd >= 0 else { return false }
+        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        // The goodbye is an error message followed by EOF; keep reading until the socket is quiet
+        // so the EOF is seen (libpq treats the message alone as a notice on an idle connection).
+        var reads = 0
+        while poll(&descriptor, 1, 0) > 0 {
+            if PQconsumeInput(handle) == 0 || PQstatus(handle) != CONNECTION_OK { return false }
+            while let notice = PQnotifies(handle) { PQfreemem(notice) }
+            _ = PQisBusy(handle)
+            reads += 1
+            if reads > 16 { return false }
+        }
+        return PQstatus(handle) == CONNECTION_OK && transactionState == .idle
+    }
+
+    // MARK: - Queries
+
+    /// Runs one statement with its binds; returns its rows (empty for commands).
+    @discardableResult
+    public func query(_ query: PGQuery) throws -> PGRows {
+        let result = try withParameters(query.binds) { count, types, values in
+            PQexecParams(handle, query.sql, count, types, values, nil, nil, 0)
+        }
+        return try PGResult(result, connection: self).rows()
+    }
+
+    /// Runs a statement and returns the number of rows it affected.
+    @discardableResult
+    public func execute(_ query: PGQuery) throws -> Int {
+        try self.query(query).affectedRows
+    }
+
+    /// Runs SQL text without binds through the simple protocol; several statements separated by
+    /// `;` are allowed (migrations). Returns the last statement's rows.
+    @discardableResult
+    public func simpleQuery(unsafeSQL sql: String) throws -> PGRows {
+        let result = PQexec(handle, sql)
+        return try PGResult(result, connection: self).rows()
+    }
+
+    /// Quotes a string as an SQL literal with libpq's own escaping (respects the connection's
+    /// encoding and `standard_conforming_strings`).
+    public func escapeLiteral(_ value: String) throws -> String {
+        let utf8Count = value.utf8.count
+        guard let escaped = PQescapeLiteral(handle, value, utf8Count) else {
+            throw PGError(kind: .invalidUsage, message: "libpq could not escape a literal: \(lastErrorMessage)")
+        }
+        defer { PQfreemem(escaped) }
+        return String(cString: escaped)
+    }
+
+    /// Sets a transaction-local custom setting (`SET LOCAL comarca.tenant_id = '…'`), the value
+    /// escaped by libpq. Only valid inside a transaction.
+    public func setLocal(_ setting: PGSetting) throws {
+        try query(setLocalQuery(setting))
+    }
+
+    func setLocalQuery(_ setting: PGSetting) throws -> PGQuery {
+        PGQuery(unsafeSQL: "SET LOCAL \(setting.name) = \(try escapeLiteral(setting.value))")
+    }
+
+    var lastErrorMessage: String {
+        String(cString: PQerrorMessage(handle)).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    // MARK: - Transactions
+
+    /// Runs `body` in a transaction with the given transaction-local settings applied first.
+    /// Commits when `body` returns, rolls back when it throws (and rethrows).
+    public func transaction<T>(settings: [PGSetting] = [], _ body: (PGConnection) throws -> T) throws -> T {
+        guard transactionState == .idle else {
+            throw PGError(kind: .invalidUsage, message: "a transaction is already open on this connection")
+        }
+        try simpleQuery(unsafeSQL: "BEGIN")
+        do {
+            for setting in settings { try setLocal(setting) }
+            let value = try body(self)
+            try simpleQuery(unsafeSQL: "COMMIT")
+            return value
+        } catch {
+            rollbackQuietly()
+            throw error
+        }
+    }
+
+    /// Rolls back whatever transaction is open; errors are ignored because the caller is already
+    /// handling the one that matters (and a lost connection cannot roll back anyway).
+    func rollbackQuietly() {
+        guard PQstatus(handle) == CONNECTION_OK, transactionState != .idle else { return }
+        if let result = PQexec(handle, "ROLLBACK") { PQclear(result) }
+    }
+
+    // MARK: - Parameters
+
+    /// Lays binds out as the C arrays libpq wants, alive only for the duration of `body`.
+    func withParameters<R>(
+        _ binds: [PGBind],
+        _ body: (Int32, UnsafePointer<Oid>?, UnsafePointer<UnsafePointer<CChar>?>?) throws -> R
+    ) rethrows -> R {
+        if binds.isEmpty { return try body(0, nil, nil) }
+        let copies: [UnsafeMutablePointer<CChar>?] = binds.map { bind in bind.text.map { strdup($0) } }
+        defer { copies.forEach { free($0) } }
+        let types: [Oid] = binds.map { Oid($0.oid) }
+        let values: [UnsafePointer<CChar>?] = copies.map { $0.map { UnsafePointer($0) } }
+        return try types.withUnsafeBufferPointer { typePointer in
+            try values.withUnsafeBufferPointer { valuePointer in
+                try body(Int32(binds.count), typePointer.baseAddress, valuePointer.baseAddress)
+            }
+        }
+    }
+}
+
+/// A transaction-local custom setting, e.g. `comarca.tenant_id`. The name is checked against
+/// PostgreSQL's `prefix.name` form because it is spliced into `SET LOCAL` (values never are).
+public struct PGSetting: Sendable, Hashable {
+    public let name: String
+    public let value: String
+
+    public init(_ name: String, _ value: String) throws {
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        let valid = parts.count == 2 && parts.allSatisfy { part in
+            guard let first = part.first, first.isASCII, first.isLetter || first == "_" else { return false }
+            return part.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
+        }
+        guard valid else {
+            throw PGError(kind: .invalidUsage, message: "invalid setting name \(name): expected prefix.name")
+        }
+        self.name = name.lowercased()
+        self.value = value
+    }
+}

@@ -1,0 +1,83 @@
+public import ComarcaCore
+public import Foundation
+public import PGClient
+
+/// A database of its own for one test or suite, on the PostgreSQL that `deploy/dev test` started
+/// (found through `COMARCA_TEST_DATABASE_URL`, the owner role). Dropped afterwards.
+public struct TestDatabase: Sendable {
+    public let name: String
+    public let ownerURL: String
+    public let appRole: String
+
+    public static let repositoryRoot: URL = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
+        }
+        fatalError("Package.swift not found above \(#filePath)")
+    }()
+
+    public static var migrationsDirectory: URL { repositoryRoot.appendingPathComponent("sql") }
+
+    static func ownerURL() throws -> String {
+        let env = ProcessInfo.processInfo.environment
+        guard let url = env["COMARCA_TEST_DATABASE_URL"] ?? env["DATABASE_URL"], !url.isEmpty else {
+            throw TestSetupError(
+                "COMARCA_TEST_DATABASE_URL is not set: run the tests with deploy/dev test, which starts PostgreSQL and sets it"
+            )
+        }
+        return url
+    }
+
+    /// Runs `body` with a new empty database, dropped when `body` ends (even when it throws).
+    public static func withEmpty<T>(_ body: (TestDatabase) async throws -> T) async throws -> T {
+        let url = try ownerURL()
+        let appRole = ProcessInfo.processInfo.environment["COMARCA_TEST_APP_ROLE"] ?? "comarca_app"
+        // Only hex digits: the name is an identifier and cannot be a bind.
+        let name = "ctest_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(20)
+        let admin = try PGConnection.connect(url)
+        try admin.simpleQuery(unsafeSQL: "CREATE DATABASE \(name)")
+        let database = TestDatabase(name: name, ownerURL: url, appRole: appRole)
+        do {
+            let value = try await body(database)
+            try admin.simpleQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+            return value
+        } catch {
+            _ = try? admin.simpleQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+            throw error
+        }
+    }
+
+    /// Runs `body` with a new database migrated with the repository's `sql/`.
+    public static func withMigrated<T>(_ body: (TestDatabase) async throws -> T) async throws -> T {
+        try await withEmpty { database in
+            let owner = try database.connectAsOwner()
+            try Migrator(source: MigrationSource(directory: migrationsDirectory)).migrate(on: owner)
+            return try await body(database)
+        }
+    }
+
+    public func connectAsOwner() throws -> PGConnection {
+        try PGConnection.connect(ownerURL, overrides: ["dbname": name])
+    }
+
+    public func connectAsApp() throws -> PGConnection {
+        try PGConnection.connect(ownerURL, overrides: ["dbname": name, "user": appRole])
+    }
+
+    public func ownerPoolConfiguration(maxConnections: Int = 4, acquireTimeout: Duration = .seconds(5)) -> PGPool.Configuration {
+        PGPool.Configuration(conninfo: ownerURL, overrides: ["dbname": name], maxConnections: maxConnections, acquireTimeout: acquireTimeout)
+    }
+
+    public func appPoolConfiguration(maxConnections: Int = 4, acquireTimeout: Duration = .seconds(5)) -> PGPool.Configuration {
+        PGPool.Configuration(
+            conninfo: ownerURL, overrides: ["dbname": name, "user": appRole],
+            maxConnections: maxConnections, acquireTimeout: acquireTimeout)
+    }
+}
+
+public struct TestSetupError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

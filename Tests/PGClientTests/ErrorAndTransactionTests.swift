@@ -1,0 +1,111 @@
+import ComarcaTestSupport
+import Foundation
+import PGClient
+import Testing
+
+@Suite("errors, transactions and settings")
+struct ErrorAndTransactionTests {
+    static func withScratchTables<T>(_ body: (PGConnection) throws -> T) async throws -> T {
+        try await TestDatabase.withEmpty { database in
+            let connection = try database.connectAsOwner()
+            try connection.simpleQuery(unsafeSQL: """
+                CREATE TABLE parents (id int PRIMARY KEY, email text UNIQUE);
+                CREATE TABLE children (id int PRIMARY KEY, parent_id int NOT NULL REFERENCES parents(id));
+                """)
+            return try body(connection)
+        }
+    }
+
+    @Test("a unique violation carries SQLSTATE 23505, the constraint and the table, and hides the value")
+    func uniqueViolation() async throws {
+        try await Self.withScratchTables { connection in
+            try connection.execute("INSERT INTO parents VALUES (1, \("ana@example.es"))")
+            let error = #expect(throws: PGError.self) {
+                try connection.execute("INSERT INTO parents VALUES (2, \("ana@example.es"))")
+            }
+            #expect(error?.code == .uniqueViolation)
+            #expect(error?.constraint == "parents_email_key")
+            #expect(error?.table == "parents")
+            #expect(error?.description.contains("ana@example.es") == false)
+            #expect(error.map { String(reflecting: $0) }?.contains("ana@example.es") == true)
+        }
+    }
+
+    @Test("a foreign key violation carries SQLSTATE 23503")
+    func foreignKeyViolation() async throws {
+        try await Self.withScratchTables { connection in
+            let error = #expect(throws: PGError.self) { try connection.execute("INSERT INTO children VALUES (1, 99)") }
+            #expect(error?.code == .foreignKeyViolation)
+            #expect(error?.constraint == "children_parent_id_fkey")
+        }
+    }
+
+    @Test("a syntax error carries SQLSTATE 42601")
+    func syntaxError() async throws {
+        try await Self.withScratchTables { connection in
+            let error = #expect(throws: PGError.self) { try connection.query("SELEC 1") }
+            #expect(error?.code == .syntaxError)
+            #expect(error?.kind == .server)
+        }
+    }
+
+    @Test("a transaction whose body throws is rolled back and the connection stays usable")
+    func rollbackOnThrow() async throws {
+        struct Boom: Error {}
+        try await Self.withScratchTables { connection in
+            #expect(throws: Boom.self) {
+                try connection.transaction { tx in
+                    try tx.execute("INSERT INTO parents VALUES (1, 'a')")
+                    throw Boom()
+                }
+            }
+            #expect(try connection.query("SELECT count(*) FROM parents").scalar(Int.self) == 0)
+            #expect(connection.transactionState == .idle)
+            try connection.transaction { tx in try tx.execute("INSERT INTO parents VALUES (2, 'b')") }
+            #expect(try connection.query("SELECT count(*) FROM parents").scalar(Int.self) == 1)
+        }
+    }
+
+    @Test("a failing statement inside a transaction rolls back the earlier ones")
+    func rollbackOnServerError() async throws {
+        try await Self.withScratchTables { (connection: PGConnection) throws -> Void in
+            #expect(throws: PGError.self) {
+                try connection.transaction { tx -> Void in
+                    try tx.execute("INSERT INTO parents VALUES (1, 'a')")
+                    try tx.execute("INSERT INTO parents VALUES (1, 'b')")
+                }
+            }
+            #expect(try connection.query("SELECT count(*) FROM parents").scalar(Int.self) == 0)
+        }
+    }
+
+    @Test("SET LOCAL values are escaped by libpq and vanish at commit")
+    func settingsAreEscapedAndLocal() async throws {
+        try await Self.withScratchTables { connection in
+            let hostile = "O'Brien'; RESET ALL; SELECT '\\"
+            let seen = try connection.transaction(settings: [try PGSetting("comarca.test", hostile)]) { tx in
+                try tx.query("SELECT current_setting('comarca.test')").scalar(String.self)
+            }
+            #expect(seen == hostile)
+            let after = try connection.query("SELECT current_setting('comarca.test', true)").scalar(String?.self)
+            #expect(after == "" || after == nil)
+        }
+    }
+
+    @Test("a setting name outside prefix.name is refused before reaching SQL")
+    func settingNamesAreChecked() {
+        #expect(throws: PGError.self) { try PGSetting("comarca.x = 'y'; --", "v") }
+        #expect(throws: PGError.self) { try PGSetting("noprefix", "v") }
+        #expect(throws: PGError.self) { try PGSetting("a.b.c", "v") }
+    }
+
+    @Test("a second BEGIN on a connection already in a transaction is refused")
+    func nestedTransactionRefused() async throws {
+        try await Self.withScratchTables { connection in
+            let error = #expect(throws: PGError.self) {
+                try connection.transaction { tx in try tx.transaction { _ in } }
+            }
+            #expect(error?.kind == .invalidUsage)
+        }
+    }
+}
