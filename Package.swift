@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(
@@ -53,6 +54,8 @@ let package = Package(
                 "ComarcaCore",
                 "PGClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -65,10 +68,17 @@ let package = Package(
                 "ComarcaHTTP",
                 "PGClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: upcoming
+        ),
+        // Benchmarks (bench/): measured against PostgreSQL's own tools in the same run.
+        .executableTarget(
+            name: "comarca-bench",
+            dependencies: ["PGClient", "ComarcaCore"],
+            path: "bench/ComarcaBench"
         ),
         // Shared by the test targets: fresh databases on the real server deploy/dev started.
         .target(
@@ -92,6 +102,7 @@ let package = Package(
             dependencies: [
                 "ComarcaHTTP", "ComarcaCore", "PGClient", "ComarcaTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: upcoming
         ),

@@ -109,3 +109,35 @@ struct ErrorAndTransactionTests {
         }
     }
 }
+
+@Suite("connecting")
+struct ConnectTests {
+    @Test("libpq's own PG* variables apply to a connection string that leaves them out")
+    func pgVariablesApply() async throws {
+        try await TestDatabase.withEmpty { database in
+            setenv("PGAPPNAME", "comarca-pgvar-test", 1)
+            defer { unsetenv("PGAPPNAME") }
+            let connection = try database.connectAsOwner()
+            #expect(try connection.query("SHOW application_name").scalar(String.self) == "comarca-pgvar-test")
+        }
+    }
+
+    @Test("overrides replace parameters of the URL, so the app role can share the owner's URL")
+    func overridesReplaceURLParameters() async throws {
+        try await TestDatabase.withEmpty { database in
+            let app = try PGConnection.connect(database.ownerURL, overrides: ["dbname": database.name, "user": database.appRole])
+            #expect(try app.query("SELECT current_user::text, current_database()::text").decode((String, String).self)[0]
+                == (database.appRole, database.name))
+        }
+    }
+
+    @Test("a failed connection is a connection error with libpq's reason, and no password in it")
+    func failedConnectionIsClear() async throws {
+        let error = #expect(throws: PGError.self) {
+            try PGConnection.connect("postgresql://nobody:hunter2-secret@127.0.0.1:1/none?connect_timeout=2")
+        }
+        #expect(error?.kind == .connection)
+        #expect(error?.isConnectionLoss == true)
+        #expect(error.map { String(reflecting: $0) }?.contains("hunter2-secret") == false)
+    }
+}

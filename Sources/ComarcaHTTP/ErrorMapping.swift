@@ -1,0 +1,56 @@
+public import ComarcaCore
+public import PGClient
+import HTTPTypes
+
+/// The one table from domain and database errors to HTTP problems. Nothing else in the HTTP
+/// module decides a status code for an error; no SQL, message detail or stack reaches a client.
+public enum ErrorMapping {
+    public static func problem(for error: any Error) -> Problem {
+        switch error {
+        case let problem as Problem:
+            return problem
+        case let error as CoreError:
+            return problem(for: error)
+        case let error as PGError:
+            return problem(for: error)
+        default:
+            return Problem(code: "internal", title: "Internal error", status: .internalServerError)
+        }
+    }
+
+    static func problem(for error: CoreError) -> Problem {
+        switch error.code {
+        case .notFound:
+            return Problem(code: error.code.rawValue, title: "Not found", status: .notFound)
+        case .invalidInput:
+            return Problem(code: error.code.rawValue, title: "Invalid input", status: .unprocessableContent, detail: error.message)
+        case .migrationsPending, .migrationChanged, .migrationMissing:
+            return Problem(code: "not-ready", title: "Service not ready", status: .serviceUnavailable, detail: error.message, retryAfter: 5)
+        default:
+            return Problem(code: "internal", title: "Internal error", status: .internalServerError)
+        }
+    }
+
+    static func problem(for error: PGError) -> Problem {
+        if error.kind == .poolTimeout || error.kind == .poolClosed || error.isConnectionLoss {
+            return Problem(code: "database-unavailable", title: "Database unavailable", status: .serviceUnavailable, retryAfter: 2)
+        }
+        switch error.code {
+        case .uniqueViolation?, .exclusionViolation?:
+            return Problem(code: "conflict", title: "Conflicts with an existing record", status: .conflict)
+        case .foreignKeyViolation?:
+            return Problem(code: "reference-conflict", title: "Refers to a missing record or is still referenced", status: .conflict)
+        case .checkViolation?, .notNullViolation?, .invalidTextRepresentation?:
+            return Problem(code: "invalid-input", title: "Invalid input", status: .unprocessableContent)
+        // A row-level security refusal: whatever was targeted does not exist for this caller.
+        case .insufficientPrivilege?:
+            return Problem(code: "not-found", title: "Not found", status: .notFound)
+        case .serializationFailure?, .deadlockDetected?:
+            return Problem(code: "retry", title: "Concurrent update, retry", status: .serviceUnavailable, retryAfter: 1)
+        case .queryCanceled?:
+            return Problem(code: "timeout", title: "The request took too long", status: .serviceUnavailable, retryAfter: 2)
+        default:
+            return Problem(code: "internal", title: "Internal error", status: .internalServerError)
+        }
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Comarca: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "comarca",
+        abstract: "Comarca: a multi-tenant CRM backend on PostgreSQL.",
+        subcommands: [ServeCommand.self, MigrateCommand.self, DemoCommand.self]
+    )
+}
