@@ -41,11 +41,33 @@ public struct TestDatabase: Sendable {
         let database = TestDatabase(name: name, ownerURL: url, appRole: appRole)
         do {
             let value = try await body(database)
-            try admin.simpleQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+            try await drop(name, using: admin)
             return value
         } catch {
-            _ = try? admin.simpleQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+            try? await drop(name, using: admin)
             throw error
+        }
+    }
+
+    /// Drops a test database. The owner may not terminate the app role's backends (FORCE needs
+    /// that), so it uses the superuser when deploy/dev provides one, and otherwise waits for the
+    /// last sessions to close (a plain DROP also stops autovacuum workers by itself).
+    static func drop(_ name: String, using owner: PGConnection) async throws {
+        if let superuserURL = ProcessInfo.processInfo.environment["COMARCA_SUPERUSER_URL"], !superuserURL.isEmpty,
+            let superuser = try? PGConnection.connect(superuserURL)
+        {
+            try superuser.simpleQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+            return
+        }
+        var attempt = 0
+        while true {
+            do {
+                try owner.simpleQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name)")
+                return
+            } catch let error as PGError where error.code?.rawValue == "55006" && attempt < 100 {
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(50))
+            }
         }
     }
 

@@ -31,12 +31,14 @@ public struct Migrator: Sendable {
         defer { _ = try? connection.query("SELECT pg_advisory_unlock(\(Self.advisoryLockKey))") }
 
         try connection.simpleQuery(unsafeSQL: """
+            SET client_min_messages = warning;
             CREATE TABLE IF NOT EXISTS public.schema_migrations (
                 version    integer PRIMARY KEY CHECK (version > 0),
                 name       text NOT NULL,
                 checksum   text NOT NULL,
                 applied_at timestamptz NOT NULL DEFAULT now()
-            )
+            );
+            RESET client_min_messages;
             """)
         let pending = try status(on: connection).pending
         for migration in pending {
