@@ -16,6 +16,10 @@ public struct CoreError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let unsafeDatabaseRole: Code = "unsafe-database-role"
         public static let notFound: Code = "not-found"
         public static let invalidInput: Code = "invalid-input"
+        public static let forbidden: Code = "forbidden"
+        public static let unauthenticated: Code = "unauthenticated"
+        public static let conflict: Code = "conflict"
+        public static let rateLimited: Code = "rate-limited"
     }
 
     public let code: Code

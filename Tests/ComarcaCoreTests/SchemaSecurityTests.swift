@@ -108,7 +108,7 @@ struct SchemaSecurityTests {
 
     @Test("rejects a policy on a tenant table that does not compare tenant_id with (SELECT comarca.current_tenant_id())")
     func policiesTestTheTenant() async throws {
-        try await Self.withCatalog { owner, _ in
+        try await Self.withCatalog { owner, appRole in
             // The scalar-subquery wrapper is part of the rule: bare current_setting() calls can be
             // evaluated per row (DESIGN.md, pitfalls). Permissive policies are OR-ed, so one
             // without the tenant test opens the table to every tenant.
@@ -119,11 +119,31 @@ struct SchemaSecurityTests {
                  WHERE p.schemaname = 'public'
                    AND p.tablename IN (SELECT relname FROM (\(unsafeRaw: Self.tenantTables)) t)
                    AND p.permissive = 'PERMISSIVE'
+                   -- Policies for the owner role alone (the operator's directory of tenants,
+                   -- read by SECURITY DEFINER lookups) do not bind the service; the next test
+                   -- keeps them read-only.
+                   AND ('public' = ANY (p.roles) OR \(appRole) = ANY (p.roles))
                    AND ((p.qual IS NOT NULL AND p.qual !~ \(pattern))
                         OR (p.with_check IS NOT NULL AND p.with_check !~ \(pattern)))
                  ORDER BY 1
                 """)
             #expect(offenders.isEmpty, "policies whose USING or WITH CHECK lacks \"tenant_id = (SELECT comarca.current_tenant_id())\": \(offenders.joined(separator: ", "))")
+        }
+    }
+
+    @Test("rejects a policy that exempts a role from the tenant test unless it is the owner's, read-only")
+    func ownerOnlyPoliciesAreReadOnly() async throws {
+        try await Self.withCatalog { owner, appRole in
+            let offenders = try Self.strings(owner, """
+                SELECT format('%s.%s (%s to %s)', p.tablename, p.policyname, p.cmd, array_to_string(p.roles, ','))
+                  FROM pg_catalog.pg_policies p
+                 WHERE p.schemaname = 'public'
+                   AND NOT ('public' = ANY (p.roles) OR \(appRole) = ANY (p.roles))
+                   AND (p.cmd <> 'SELECT' OR NOT (p.roles <@ ARRAY[(SELECT tableowner FROM pg_catalog.pg_tables t
+                                                                   WHERE t.schemaname = p.schemaname AND t.tablename = p.tablename)]::name[]))
+                 ORDER BY 1
+                """)
+            #expect(offenders.isEmpty, "policies for roles other than PUBLIC/app must be SELECT-only and for the table owner: \(offenders.joined(separator: ", "))")
         }
     }
 
