@@ -14,29 +14,39 @@ public struct HTTPConfiguration: Sendable {
     }
 }
 
-public typealias AppRequestContext = BasicRequestContext
+/// Everything the routes need, built once per application.
+public struct AppDependencies: Sendable {
+    public let database: Database
+    public let migrations: MigrationSource
+    public let metrics: HTTPMetrics
+
+    public init(database: Database, migrations: MigrationSource, metrics: HTTPMetrics = HTTPMetrics()) {
+        self.database = database
+        self.migrations = migrations
+        self.metrics = metrics
+    }
+}
 
 /// Builds the application; `comarca serve` runs it and the tests drive the same router.
 /// The database pool is one of the application's services, so it shuts down after the server.
 public func buildApplication(
     configuration: HTTPConfiguration,
-    database: Database,
-    migrations: MigrationSource,
+    dependencies: AppDependencies,
     logger: Logger
 ) -> some ApplicationProtocol {
-    let router = buildRouter(database: database, migrations: migrations)
-    return Application(
-        router: router,
+    Application(
+        router: buildRouter(dependencies),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "comarca"),
-        services: [database.pool],
+        services: [dependencies.database.pool],
         logger: logger
     )
 }
 
-public func buildRouter(database: Database, migrations: MigrationSource) -> Router<AppRequestContext> {
+public func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
+    router.add(middleware: RequestObservabilityMiddleware(metrics: dependencies.metrics))
     router.add(middleware: ProblemMiddleware())
-    router.addRoutes(HealthController<AppRequestContext>(database: database, migrations: migrations).endpoints)
+    router.addRoutes(HealthController(database: dependencies.database, migrations: dependencies.migrations, metrics: dependencies.metrics).endpoints)
     return router
 }
 
@@ -47,13 +57,30 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as HTTPError where error.status == .notFound {
             throw Problem(code: "not-found", title: "Not found", status: .notFound)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw Problem(code: "body-too-large", title: "Request body too large", status: .contentTooLarge)
         } catch let error as HTTPError {
             throw Problem(code: "bad-request", title: error.body ?? "Bad request", status: error.status)
+        } catch let error as DecodingError {
+            throw Problem(code: "invalid-body", title: "The request body is not valid JSON for this endpoint", status: .badRequest, detail: Self.describe(error))
         } catch {
-            if !(error is Problem) {
+            if !(error is Problem) && !(error is CoreError) {
                 context.logger.error("request failed", metadata: ["error": "\(error)"])
             }
             throw ErrorMapping.problem(for: error)
+        }
+    }
+
+    /// Names the field at fault without echoing the value.
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch error {
+        case .keyNotFound(let key, let context): return "missing field \(path(context).isEmpty ? "" : path(context) + ".")\(key.stringValue)"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context): return "wrong type at \(path(context))"
+        case .dataCorrupted(let context): return path(context).isEmpty ? "malformed JSON" : "invalid value at \(path(context))"
+        @unknown default: return "invalid body"
         }
     }
 }

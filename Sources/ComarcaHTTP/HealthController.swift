@@ -1,23 +1,33 @@
 import ComarcaCore
 import Foundation
+import HTTPTypes
 import Hummingbird
+import NIOCore
 import PGClient
 
-/// Liveness and readiness for load balancers and orchestrators.
-struct HealthController<Context: RequestContext>: Sendable {
+/// Liveness, readiness and metrics for load balancers, orchestrators and Prometheus.
+struct HealthController: Sendable {
     let database: Database
     let migrations: MigrationSource
+    let metrics: HTTPMetrics
 
     struct Health: ResponseEncodable {
         let status: String
         let migrations: Int?
     }
 
-    var endpoints: RouteCollection<Context> {
-        let routes = RouteCollection(context: Context.self)
+    var endpoints: RouteCollection<AppRequestContext> {
+        let routes = RouteCollection(context: AppRequestContext.self)
         // Alive means the process answers; it does not touch the database.
         routes.get("/healthz") { _, _ in Health(status: "ok", migrations: nil) }
         routes.get("/readyz") { _, _ in try await ready() }
+        routes.get("/metrics") { _, _ in
+            let text = await metrics.render(pool: database.pool)
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
         return routes
     }
 

@@ -36,11 +36,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = env["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-            return handler
-        }
+        let level = env["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
         let logger = Logger(label: "comarca")
 
         // The service never runs as the owner: derive the app connection from the owner's URL
@@ -73,7 +70,10 @@ struct ServeCommand: AsyncParsableCommand {
             host: host ?? env["COMARCA_HTTP_HOST"] ?? "127.0.0.1",
             port: port ?? env["COMARCA_HTTP_PORT"].flatMap(Int.init) ?? 8080
         )
-        let app = buildApplication(configuration: http, database: Database(pool: pool), migrations: migrations, logger: logger)
+        let app = buildApplication(
+            configuration: http,
+            dependencies: AppDependencies(database: Database(pool: pool), migrations: migrations),
+            logger: logger)
         try await app.runService()
     }
 }

@@ -17,8 +17,9 @@ struct HealthTests {
             let pool = PGPool(configuration: database.appPoolConfiguration(maxConnections: 2))
             let app = buildApplication(
                 configuration: HTTPConfiguration(host: "127.0.0.1", port: 0),
-                database: Database(pool: pool),
-                migrations: try MigrationSource(directory: TestDatabase.migrationsDirectory),
+                dependencies: AppDependencies(
+                    database: Database(pool: pool),
+                    migrations: try MigrationSource(directory: TestDatabase.migrationsDirectory)),
                 logger: Logger(label: "test")
             )
             try await app.test(.router, body)
@@ -113,6 +114,45 @@ struct ErrorMappingTests {
             let mapped = ErrorMapping.problem(for: error)
             #expect(mapped.statusCode == 503)
             #expect(mapped.retryAfter != nil)
+        }
+    }
+}
+
+@Suite("observability")
+struct ObservabilityTests {
+    @Test("every response carries a request id; a plain incoming id is kept, an unsafe one replaced")
+    func requestIDs() async throws {
+        try await HealthTests.withApp(migrated: true) { client in
+            try await client.execute(uri: "/healthz", method: .get) { response in
+                let id = try #require(response.headers[HTTPField.Name("X-Request-Id")!])
+                #expect(id.count == 32)
+            }
+            try await client.execute(uri: "/healthz", method: .get, headers: [HTTPField.Name("X-Request-Id")!: "trace-abc.123"]) { response in
+                #expect(response.headers[HTTPField.Name("X-Request-Id")!] == "trace-abc.123")
+            }
+            try await client.execute(uri: "/healthz", method: .get, headers: [HTTPField.Name("X-Request-Id")!: "bad id\"{}"]) { response in
+                #expect(response.headers[HTTPField.Name("X-Request-Id")!] != "bad id\"{}")
+            }
+            try await client.execute(uri: "/nope", method: .get) { response in
+                #expect(response.headers[HTTPField.Name("X-Request-Id")!] != nil)
+            }
+        }
+    }
+
+    @Test("/metrics counts requests by route and status and reports the pool")
+    func metricsExposition() async throws {
+        try await HealthTests.withApp(migrated: true) { client in
+            for _ in 0..<3 { try await client.execute(uri: "/healthz", method: .get) { _ in } }
+            try await client.execute(uri: "/missing", method: .get) { _ in }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                #expect(response.status == .ok)
+                let text = String(buffer: response.body)
+                #expect(text.contains(#"comarca_http_requests_total{method="GET",route="/healthz",status="200"} 3"#))
+                #expect(text.contains(#"status="404""#))
+                #expect(text.contains("comarca_http_request_duration_seconds_bucket"))
+                #expect(text.contains("comarca_db_pool_connections_max 2"))
+                #expect(text.contains("comarca_db_pool_waiting 0"))
+            }
         }
     }
 }
