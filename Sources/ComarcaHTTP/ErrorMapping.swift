@@ -22,6 +22,14 @@ public enum ErrorMapping {
         switch error.code {
         case .notFound:
             return Problem(code: error.code.rawValue, title: "Not found", status: .notFound)
+        case .unauthenticated:
+            return Problem(code: error.code.rawValue, title: "Sign in required", status: .unauthorized, detail: error.message)
+        case .forbidden:
+            return Problem(code: error.code.rawValue, title: "Not allowed for your role", status: .forbidden, detail: error.message)
+        case .conflict:
+            return Problem(code: error.code.rawValue, title: "Conflict", status: .conflict, detail: error.message)
+        case .rateLimited:
+            return Problem(code: error.code.rawValue, title: "Too many attempts", status: .tooManyRequests, detail: error.message, retryAfter: error.retryAfterSeconds ?? 60)
         case .invalidInput:
             return Problem(code: error.code.rawValue, title: "Invalid input", status: .unprocessableContent, detail: error.message)
         case .migrationsPending, .migrationChanged, .migrationMissing:

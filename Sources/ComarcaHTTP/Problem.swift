@@ -49,6 +49,7 @@ public struct Problem: HTTPResponseError, Sendable, Encodable {
         let body = try JSONEncoder().encode(self)
         var headers: HTTPFields = [.contentType: "application/problem+json"]
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        if statusCode == 401 { headers[.wwwAuthenticate] = "Bearer" }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }

@@ -1,0 +1,74 @@
+import Foundation
+import HTTPTypes
+public import Hummingbird
+import NIOCore
+
+/// A JSON response body (camelCase keys as the Swift properties name them, RFC 3339 dates).
+public struct JSONResponse<Body: Encodable & Sendable>: ResponseGenerator, Sendable {
+    public let status: HTTPResponse.Status
+    public let body: Body
+
+    public init(_ body: Body, status: HTTPResponse.Status = .ok) {
+        self.status = status
+        self.body = body
+    }
+
+    static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            try container.encode(formatter.string(from: date))
+        }
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let data = try Self.encoder.encode(body)
+        return Response(
+            status: status,
+            headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// An empty 204 response.
+public struct NoContent: ResponseGenerator, Sendable {
+    public init() {}
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        Response(status: .noContent)
+    }
+}
+
+extension Request {
+    /// `limit` and `cursor` query parameters; a non-numeric limit is an error, not a default.
+    func pageRequest() throws -> PageRequestParameters {
+        let limitText = uri.queryParameters.get("limit")
+        var limit: Int?
+        if let limitText {
+            guard let value = Int(limitText) else {
+                throw Problem(code: "invalid-input", title: "Invalid input", status: .unprocessableContent,
+                              errors: [.init(field: "limit", message: "must be an integer")])
+            }
+            limit = value
+        }
+        return PageRequestParameters(limit: limit, cursor: uri.queryParameters.get("cursor"))
+    }
+}
+
+struct PageRequestParameters: Sendable {
+    let limit: Int?
+    let cursor: String?
+}
+
+extension RequestContext {
+    /// A UUID path parameter. A malformed id names nothing, so it is a 404 like an unknown one.
+    func uuidParameter(_ name: String) throws -> UUID {
+        guard let text = parameters.get(name), let id = UUID(uuidString: text) else {
+            throw Problem(code: "not-found", title: "Not found", status: .notFound)
+        }
+        return id
+    }
+}
