@@ -26,11 +26,28 @@ public struct CoreError: Error, Sendable, Equatable, CustomStringConvertible {
     public let message: String
     /// For `rateLimited` (and anything else worth retrying): seconds until a retry can succeed.
     public let retryAfterSeconds: Int?
+    /// For `invalidInput`: each field at fault and what is wrong with it (never its value).
+    public let fieldErrors: [FieldError]
 
-    public init(_ code: Code, _ message: String, retryAfterSeconds: Int? = nil) {
+    public struct FieldError: Sendable, Equatable {
+        public let field: String
+        public let message: String
+        public init(field: String, message: String) {
+            self.field = field
+            self.message = message
+        }
+    }
+
+    public init(_ code: Code, _ message: String, retryAfterSeconds: Int? = nil, fieldErrors: [FieldError] = []) {
         self.code = code
         self.message = message
         self.retryAfterSeconds = retryAfterSeconds
+        self.fieldErrors = fieldErrors
+    }
+
+    /// An `invalidInput` error for one field.
+    public static func invalid(_ field: String, _ message: String) -> CoreError {
+        CoreError(.invalidInput, "\(field): \(message)", fieldErrors: [FieldError(field: field, message: message)])
     }
 
     public var description: String { "\(code): \(message)" }

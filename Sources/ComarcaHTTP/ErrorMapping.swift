@@ -31,7 +31,9 @@ public enum ErrorMapping {
         case .rateLimited:
             return Problem(code: error.code.rawValue, title: "Too many attempts", status: .tooManyRequests, detail: error.message, retryAfter: error.retryAfterSeconds ?? 60)
         case .invalidInput:
-            return Problem(code: error.code.rawValue, title: "Invalid input", status: .unprocessableContent, detail: error.message)
+            return Problem(
+                code: error.code.rawValue, title: "Invalid input", status: .unprocessableContent, detail: error.message,
+                errors: error.fieldErrors.isEmpty ? nil : error.fieldErrors.map { Problem.FieldError(field: $0.field, message: $0.message) })
         case .migrationsPending, .migrationChanged, .migrationMissing:
             return Problem(code: "not-ready", title: "Service not ready", status: .serviceUnavailable, detail: error.message, retryAfter: 5)
         default:
