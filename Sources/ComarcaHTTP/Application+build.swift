@@ -19,11 +19,13 @@ public struct AppDependencies: Sendable {
     public let database: Database
     public let migrations: MigrationSource
     public let metrics: HTTPMetrics
+    public let auth: AuthService
 
-    public init(database: Database, migrations: MigrationSource, metrics: HTTPMetrics = HTTPMetrics()) {
+    public init(database: Database, migrations: MigrationSource, metrics: HTTPMetrics = HTTPMetrics(), auth: AuthService = AuthService()) {
         self.database = database
         self.migrations = migrations
         self.metrics = metrics
+        self.auth = auth
     }
 }
 
@@ -47,6 +49,18 @@ public func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestCon
     router.add(middleware: RequestObservabilityMiddleware(metrics: dependencies.metrics))
     router.add(middleware: ProblemMiddleware())
     router.addRoutes(HealthController(database: dependencies.database, migrations: dependencies.migrations, metrics: dependencies.metrics).endpoints)
+    OpenAPIDocument.addRoutes(to: router)
+
+    let database = dependencies.database
+    let authController = AuthController(database: database, auth: dependencies.auth)
+    let api = router.group("/v1")
+        .add(middleware: AuthenticationMiddleware(authenticator: CoreSessionAuthenticator(auth: dependencies.auth, pool: database.pool)))
+    authController.addPublicRoutes(to: api)
+    // Below here a handler cannot run without a session: AuthenticatedContext's init throws 401.
+    let signedIn = api.group(context: AuthenticatedContext.self)
+    authController.addRoutes(to: signedIn)
+    DirectoryController(database: database).addRoutes(to: signedIn)
+    ConfigurationController(database: database).addRoutes(to: signedIn)
     return router
 }
 

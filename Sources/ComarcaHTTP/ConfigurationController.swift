@@ -89,8 +89,57 @@ struct ConfigurationController: Sendable {
         }
     }
 
+    struct Handover: Decodable {
+        let userId: UUID
+        let moveToZoneId: UUID?
+        enum CodingKeys: String, CodingKey, CaseIterable { case userId, moveToZoneId }
+        init(from decoder: any Decoder) throws {
+            try StrictKeys.check(decoder, allowed: CodingKeys.allCases.map(\.rawValue))
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            userId = try c.decode(UUID.self, forKey: .userId)
+            moveToZoneId = try c.decodeIfPresent(UUID.self, forKey: .moveToZoneId)
+        }
+    }
+
+    struct Move: Decodable {
+        let zoneId: UUID
+        enum CodingKeys: String, CodingKey, CaseIterable { case zoneId }
+        init(from decoder: any Decoder) throws {
+            try StrictKeys.check(decoder, allowed: CodingKeys.allCases.map(\.rawValue))
+            zoneId = try decoder.container(keyedBy: CodingKeys.self).decode(UUID.self, forKey: .zoneId)
+        }
+    }
+
     func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
         let database = self.database
+        // Handover: the zone gets a new rep in one step; the previous one is deactivated or moved.
+        group.post("/zones/:id/handover") { request, context in
+            let session = context.session
+            let zoneID = try context.uuidParameter("id")
+            let body = try await request.decode(as: Handover.self, context: context)
+            let (zoneCode, email, moveTo) = try await database.withScope(session.accessScope) { connection in
+                (try DirectoryService.zone(session, id: zoneID, on: connection).code,
+                 try DirectoryService.user(session, id: body.userId, on: connection).email,
+                 try body.moveToZoneId.map { try DirectoryService.zone(session, id: $0, on: connection).code })
+            }
+            _ = try await database.pool.withConnection { connection in
+                try ZoneService.handover(session: session, zone: zoneCode, to: email, moveTo: moveTo, on: connection)
+            }
+            return JSONResponse(try await database.withScope(session.accessScope) { try DirectoryService.zone(session, id: zoneID, on: $0) })
+        }
+        group.post("/users/:id/move") { request, context in
+            let session = context.session
+            let userID = try context.uuidParameter("id")
+            let body = try await request.decode(as: Move.self, context: context)
+            let (email, zoneCode) = try await database.withScope(session.accessScope) { connection in
+                (try DirectoryService.user(session, id: userID, on: connection).email,
+                 try DirectoryService.zone(session, id: body.zoneId, on: connection).code)
+            }
+            _ = try await database.pool.withConnection { connection in
+                try UserService.move(session: session, email: email, toZone: zoneCode, on: connection)
+            }
+            return JSONResponse(try await database.withScope(session.accessScope) { try DirectoryService.user(session, id: userID, on: $0) })
+        }
         group.post("/zones") { request, context in
             let session = context.session
             let body = try await request.decode(as: CreateZone.self, context: context)
