@@ -135,10 +135,13 @@ public enum TenantSetup {
         let absentRoles = state.roles.filter { !$0.builtin && !builtinKeys.contains($0.key) && !fileRoleKeys.contains($0.key) }
         var rolesToRemove: [String] = []
         if let tenantID = state.tenantID {
-            let usage = try TenantState.roleUsage(tenantID: tenantID, roleIDs: absentRoles.map(\.id), on: tx)
+            // Users in the file get a role from the file, so only users missing from it (deactivated
+            // now or before) can still hold an absent role after this apply.
+            let fileEmails = Set(spec.users.map(\.email))
+            let holders = try TenantState.roleHolders(tenantID: tenantID, roleIDs: absentRoles.map(\.id), on: tx)
             for role in absentRoles {
-                if let count = usage[role.id], count > 0 {
-                    // Only users missing from the file (deactivated now or before) can still hold it.
+                let count = (holders[role.id] ?? []).filter { !fileEmails.contains($0) }.count
+                if count > 0 {
                     plan.notes.append("role \(role.key) is not in the file but is kept: \(count) deactivated user\(count == 1 ? "" : "s") still hold\(count == 1 ? "s" : "") it")
                 } else {
                     rolesToRemove.append(role.key)

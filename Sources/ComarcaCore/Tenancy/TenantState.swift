@@ -123,14 +123,13 @@ struct TenantState {
         return usage
     }
 
-    /// How many users (active or not) hold each role.
-    static func roleUsage(tenantID: UUID, roleIDs: [UUID], on tx: PGConnection) throws -> [UUID: Int] {
+    /// The e-mails of the users (active or not) holding each role.
+    static func roleHolders(tenantID: UUID, roleIDs: [UUID], on tx: PGConnection) throws -> [UUID: [String]] {
         guard !roleIDs.isEmpty else { return [:] }
         let rows = try tx.query("""
-            SELECT role_id, count(*)::int8 FROM users
+            SELECT role_id, email FROM users
              WHERE tenant_id = \(tenantID) AND role_id = ANY(\(roleIDs))
-             GROUP BY role_id
-            """).decode((UUID, Int).self)
-        return Dictionary(rows.map { ($0.0, $0.1) }, uniquingKeysWith: +)
+            """).decode((UUID, String).self)
+        return Dictionary(grouping: rows, by: \.0).mapValues { $0.map(\.1) }
     }
 }

@@ -37,12 +37,12 @@ public enum UserService {
         let tenantID = scope.tenantID
         return try connection.transaction(settings: scope.settings) { tx in
             try ZoneService.lockSetup(tenantID: tenantID, on: tx)
-            let zoneID = try Directory.zoneID(zoneCode, tenantID: tenantID, on: tx)
-            let user = try Directory.user(email, tenantID: tenantID, on: tx)
+            let zoneID = try SetupLookup.zoneID(zoneCode, tenantID: tenantID, on: tx)
+            let user = try SetupLookup.user(email, tenantID: tenantID, on: tx)
             if user.zoneCode == zoneCode {
                 return MoveOutcome(email: user.email, from: zoneCode, to: zoneCode, changed: false)
             }
-            if let holder = try Directory.holder(of: zoneID, tenantID: tenantID, on: tx) {
+            if let holder = try SetupLookup.holder(of: zoneID, tenantID: tenantID, on: tx) {
                 throw CoreError(.conflict, "zone \(zoneCode) is taken by \(holder.email); hand it over with `comarca zone handover` or move that user first")
             }
             try tx.execute("""

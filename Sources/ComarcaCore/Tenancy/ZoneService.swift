@@ -58,8 +58,8 @@ public enum ZoneService {
         return try connection.transaction(settings: scope.settings) { tx in
             try lockSetup(tenantID: tenantID, on: tx)
             try tx.execute("SET CONSTRAINTS users_zone_key DEFERRED")
-            let zoneID = try Directory.zoneID(zoneCode, tenantID: tenantID, on: tx)
-            let newRep = try Directory.user(email, tenantID: tenantID, on: tx)
+            let zoneID = try SetupLookup.zoneID(zoneCode, tenantID: tenantID, on: tx)
+            let newRep = try SetupLookup.user(email, tenantID: tenantID, on: tx)
             let previous = try tx.query("""
                 SELECT user_id, email FROM users WHERE tenant_id = \(tenantID) AND zone_id = \(zoneID)
                 """).decode((UUID, String).self).first
@@ -68,8 +68,8 @@ public enum ZoneService {
             }
             if let previous {
                 if let moveTo {
-                    let targetID = try Directory.zoneID(moveTo, tenantID: tenantID, on: tx)
-                    let holder = try Directory.holder(of: targetID, tenantID: tenantID, on: tx)
+                    let targetID = try SetupLookup.zoneID(moveTo, tenantID: tenantID, on: tx)
+                    let holder = try SetupLookup.holder(of: targetID, tenantID: tenantID, on: tx)
                     // Free, or freed by the new rep leaving it for this zone.
                     if let holder, holder.id != newRep.id {
                         throw CoreError(.conflict, "zone \(moveTo) is taken by \(holder.email); a zone has one user")
@@ -102,7 +102,7 @@ public enum ZoneService {
 }
 
 /// Look-ups by code and e-mail shared by the set-up services; run inside their transaction.
-enum Directory {
+enum SetupLookup {
     struct UserRow {
         let id: UUID
         let email: String
