@@ -88,7 +88,7 @@ public enum TenantSetup {
                 let state = try existingID.map { try TenantState.read(tenantID: $0, on: tx) } ?? .empty()
                 let plan = try makePlan(spec, state: state, on: tx)
                 guard plan.errors.isEmpty else {
-                    throw CoreError(.conflict, "\(spec.slug): the set-up cannot be applied:\n" + plan.errors.joined(separator: "\n"))
+                    throw CoreError(.conflict, "\(spec.slug): the set-up cannot be applied, nothing was written:\n" + plan.errors.joined(separator: "\n"))
                 }
                 try execute(plan, tenantID: tenantID, state: state, on: tx)
                 return plan
