@@ -43,22 +43,14 @@ public enum DemoTenant {
         Zone(code: "S-AGP", name: "Málaga", parent: "SUR", user: ("malaga@demo.comarca.test", "Carmen Muñoz", "rep")),
     ]
 
-    static let roles: [(key: String, name: String, scope: String, actions: [String])] = [
-        ("admin", "Administrador", "tenant", ["list", "view", "create", "edit", "delete", "import", "export", "convert", "reassign"]),
-        ("manager", "Responsable de zona", "zone_subtree", ["list", "view", "create", "edit", "export", "convert", "reassign"]),
-        ("rep", "Comercial", "own_zone", ["list", "view", "create", "edit", "convert"]),
-        ("viewer", "Consulta", "zone_subtree", ["list", "view"]),
-    ]
-
     private static func insert(on tx: PGConnection) throws {
         try tx.execute("INSERT INTO tenants (tenant_id, slug, name) VALUES (\(tenantID), \(slug), \("Distribuciones Demo, S.L."))")
 
         var roleIDs: [String: UUID] = [:]
-        for role in roles {
-            let permissions = try PGJSON(encoding: ["*": role.actions])
+        for role in BuiltinRoles.all {
             roleIDs[role.key] = try tx.query("""
                 INSERT INTO roles (tenant_id, key, name, builtin, scope, permissions)
-                VALUES (\(tenantID), \(role.key), \(role.name), true, \(role.scope), \(permissions))
+                VALUES (\(tenantID), \(role.key), \(role.name), true, \(role.scope.rawValue), \(PGJSON(text: role.permissionsJSON)))
                 RETURNING role_id
                 """).scalar(UUID.self)
         }

@@ -186,17 +186,19 @@ public enum DirectoryService {
     /// own-zone roles when it is in their zone; subtree roles when it is in their zone or below.
     /// A record the caller cannot see is not found.
     public static func recordAccess(_ session: Session, recordID: UUID, on connection: PGConnection) throws -> RecordAccess {
-        try session.require(.view, on: .users)
         try session.require(.view, on: .records)
-        guard session.visibleZoneIDs == nil else {
-            throw CoreError(.forbidden, "only tenant-wide roles can see who else sees a record")
-        }
         let record = try connection.query("""
             SELECT r.zone_id, z.code, z.name FROM records r
               JOIN zones z ON z.tenant_id = r.tenant_id AND z.zone_id = r.zone_id
              WHERE r.tenant_id = \(session.tenantID) AND r.record_id = \(recordID)
             """).decode((UUID, String, String).self)
+        // Existence first (under RLS), so a record outside the caller's scope is a 404 whatever
+        // their role; only then whether they may ask who else sees it.
         guard let (zoneID, code, name) = record.first else { throw CoreError(.notFound, "record not found") }
+        try session.require(.view, on: .users)
+        guard session.visibleZoneIDs == nil else {
+            throw CoreError(.forbidden, "only tenant-wide roles can see who else sees a record")
+        }
         let grants = try connection.query("""
             WITH RECURSIVE ancestors AS (
                 SELECT zone_id, parent_zone_id, code, 0 AS depth FROM zones

@@ -1,0 +1,180 @@
+import ComarcaCore
+import ComarcaHTTP
+import ComarcaTestSupport
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import PGClient
+import Testing
+
+/// Every route, three outsiders: an anonymous caller, tenant B's admin, and a rep of another
+/// zone of tenant A. None of them may read or change tenant A's data (404/401/403), and a
+/// request that fails changes nothing.
+@Suite("isolation over HTTP, through the real router")
+struct HTTPIsolationTests {
+    struct Case: Sendable, CustomStringConvertible {
+        let method: HTTPRequest.Method
+        /// The route as the router names it, e.g. /v1/zones/{id}.
+        let route: String
+        /// The concrete path aimed at tenant A.
+        let path: @Sendable (HTTPFixture) -> String
+        let body: (@Sendable (HTTPFixture) -> String)?
+        /// What a rep of zone S1 of tenant A gets when aiming at N1's things.
+        let repStatus: Int
+        /// What tenant B's admin gets when aiming at tenant A's ids (nil: a list or a create
+        /// in their own tenant, checked for leaks instead).
+        let otherTenantStatus: Int?
+
+        var description: String { "\(method) \(route)" }
+    }
+
+    static let cases: [Case] = [
+        Case(method: .get, route: "/v1/me", path: { _ in "/v1/me" }, body: nil, repStatus: 200, otherTenantStatus: nil),
+        Case(method: .get, route: "/v1/me/access", path: { _ in "/v1/me/access" }, body: nil, repStatus: 200, otherTenantStatus: nil),
+        Case(method: .get, route: "/v1/tenant", path: { _ in "/v1/tenant" }, body: nil, repStatus: 403, otherTenantStatus: nil),
+        Case(method: .patch, route: "/v1/tenant", path: { _ in "/v1/tenant" }, body: { _ in #"{"name":"Renamed"}"# }, repStatus: 403, otherTenantStatus: nil),
+        Case(method: .get, route: "/v1/zones", path: { _ in "/v1/zones" }, body: nil, repStatus: 200, otherTenantStatus: nil),
+        Case(method: .post, route: "/v1/zones", path: { _ in "/v1/zones" },
+             body: { f in #"{"code":"NEW","name":"Nueva","parentId":"\#(f.a.zones["HQ"]!)"}"# }, repStatus: 403, otherTenantStatus: 404),
+        Case(method: .get, route: "/v1/zones/{id}", path: { f in "/v1/zones/\(f.a.zones["N1"]!)" }, body: nil, repStatus: 200, otherTenantStatus: 404),
+        Case(method: .patch, route: "/v1/zones/{id}", path: { f in "/v1/zones/\(f.a.zones["N1"]!)" }, body: { _ in #"{"name":"Tomada"}"# }, repStatus: 403, otherTenantStatus: 404),
+        Case(method: .delete, route: "/v1/zones/{id}", path: { f in "/v1/zones/\(f.a.zones["N2"]!)" }, body: nil, repStatus: 403, otherTenantStatus: 404),
+        Case(method: .post, route: "/v1/zones/{id}/handover", path: { f in "/v1/zones/\(f.a.zones["N1"]!)/handover" },
+             body: { f in #"{"userId":"\#(f.a.users["s1"]!)"}"# }, repStatus: 403, otherTenantStatus: 404),
+        Case(method: .get, route: "/v1/users", path: { _ in "/v1/users" }, body: nil, repStatus: 200, otherTenantStatus: nil),
+        Case(method: .post, route: "/v1/users", path: { _ in "/v1/users" },
+             body: { f in #"{"email":"nuevo@alfa.test","displayName":"Nuevo","role":"rep","zoneId":"\#(f.a.zones["N2"]!)"}"# }, repStatus: 403, otherTenantStatus: 404),
+        Case(method: .get, route: "/v1/users/{id}", path: { f in "/v1/users/\(f.a.users["n1"]!)" }, body: nil, repStatus: 200, otherTenantStatus: 404),
+        Case(method: .patch, route: "/v1/users/{id}", path: { f in "/v1/users/\(f.a.users["n1"]!)" }, body: { _ in #"{"role":"admin"}"# }, repStatus: 403, otherTenantStatus: 404),
+        Case(method: .delete, route: "/v1/users/{id}", path: { f in "/v1/users/\(f.a.users["n1"]!)" }, body: nil, repStatus: 403, otherTenantStatus: 404),
+        Case(method: .post, route: "/v1/users/{id}/move", path: { f in "/v1/users/\(f.a.users["n1"]!)/move" },
+             body: { f in #"{"zoneId":"\#(f.a.zones["N2"]!)"}"# }, repStatus: 403, otherTenantStatus: 404),
+        Case(method: .get, route: "/v1/roles", path: { _ in "/v1/roles" }, body: nil, repStatus: 403, otherTenantStatus: nil),
+        Case(method: .post, route: "/v1/roles", path: { _ in "/v1/roles" },
+             body: { _ in #"{"key":"fromoutside","name":"X","scope":"tenant","permissions":{"records":["list"]}}"# }, repStatus: 403, otherTenantStatus: nil),
+        Case(method: .put, route: "/v1/roles/{key}", path: { _ in "/v1/roles/supervisor" },
+             body: { _ in #"{"name":"X","scope":"tenant","permissions":{"records":["list","view","delete"]}}"# }, repStatus: 403, otherTenantStatus: 404),
+        Case(method: .delete, route: "/v1/roles/{key}", path: { _ in "/v1/roles/supervisor" }, body: nil, repStatus: 403, otherTenantStatus: 404),
+        Case(method: .get, route: "/v1/tokens", path: { _ in "/v1/tokens" }, body: nil, repStatus: 200, otherTenantStatus: nil),
+        Case(method: .post, route: "/v1/tokens", path: { _ in "/v1/tokens" }, body: { _ in #"{"name":"integration"}"# }, repStatus: 403, otherTenantStatus: nil),
+        Case(method: .delete, route: "/v1/tokens/{id}", path: { f in "/v1/tokens/\(f.a.tokenIDs["n1"]!)" }, body: nil, repStatus: 404, otherTenantStatus: 404),
+        Case(method: .get, route: "/v1/records/{id}/access", path: { f in "/v1/records/\(f.a.records["N1"]!)/access" }, body: nil, repStatus: 404, otherTenantStatus: 404),
+        // Last: it revokes the caller's own token (never someone else's).
+        Case(method: .post, route: "/v1/auth/logout", path: { _ in "/v1/auth/logout" }, body: nil, repStatus: 204, otherTenantStatus: nil),
+    ]
+
+    /// Routes anyone may call; everything else needs a session.
+    static let publicRoutes: Set<String> = [
+        "GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.json", "POST /v1/auth/login", "POST /v1/auth/accept-invite",
+    ]
+
+    /// Tenant A's identifiers and e-mails: none may appear in a response to an outsider.
+    static func secretsOfA(_ f: HTTPFixture) -> [String] {
+        (Array(f.a.zones.values) + Array(f.a.users.values) + Array(f.a.records.values) + Array(f.a.tokenIDs.values))
+            .map { $0.uuidString.lowercased() } + ["@alfa.test", "alfa"]
+    }
+
+    @Test("every protected route answers an anonymous caller 401 and changes nothing")
+    func anonymousGets401() async throws {
+        try await HTTPFixture.withApp { f, client in
+            let before = try f.snapshotOfA()
+            for c in Self.cases {
+                let response = try await client.send(c.method, c.path(f), json: c.body?(f))
+                #expect(response.status.code == 401, "\(c): anonymous got \(response.status.code)")
+                #expect(response.headers[.contentType] == "application/problem+json", "\(c)")
+                let forged = try await client.send(c.method, c.path(f), token: "cmk_forged-token-value", json: c.body?(f))
+                #expect(forged.status.code == 401, "\(c): a forged token got \(forged.status.code)")
+            }
+            #expect(try f.snapshotOfA() == before, "an anonymous request changed tenant A")
+        }
+    }
+
+    @Test("rejects tenant B's admin on every route: tenant A's things are 404 and never appear in a response")
+    func otherTenantSeesNothing() async throws {
+        try await HTTPFixture.withApp { f, client in
+            let before = try f.snapshotOfA()
+            let secrets = Self.secretsOfA(f)
+            for c in Self.cases {
+                let response = try await client.send(c.method, c.path(f), token: f.b.tokens["admin"], json: c.body?(f))
+                if let expected = c.otherTenantStatus {
+                    #expect(response.status.code == expected, "\(c): tenant B's admin got \(response.status.code), expected \(expected)")
+                }
+                let text = String(buffer: response.body)
+                for secret in secrets {
+                    #expect(!text.contains(secret), "\(c): the response to tenant B contains tenant A's \(secret)")
+                }
+                #expect(try f.snapshotOfA() == before, "\(c) by tenant B's admin changed tenant A")
+            }
+        }
+    }
+
+    @Test("rejects a rep of another zone: no writes, no records of other zones, nothing changed")
+    func repOfAnotherZone() async throws {
+        try await HTTPFixture.withApp { f, client in
+            let before = try f.snapshotOfA()
+            for c in Self.cases {
+                let response = try await client.send(c.method, c.path(f), token: f.a.tokens["s1"], json: c.body?(f))
+                #expect(response.status.code == c.repStatus, "\(c): the S1 rep got \(response.status.code), expected \(c.repStatus)")
+                if c.method != .get && c.route != "/v1/auth/logout" {
+                    #expect(try f.snapshotOfA() == before, "\(c) by the S1 rep changed tenant A")
+                }
+            }
+        }
+    }
+
+    @Test("every protected route of the router is covered by these isolation cases")
+    func everyRouteIsCovered() throws {
+        let router = buildRouter(AppDependencies(
+            database: Database(pool: PGPool(configuration: .init(conninfo: "", maxConnections: 1))),
+            migrations: try MigrationSource(directory: TestDatabase.migrationsDirectory)))
+        let routes = Set(router.routes.map { "\($0.method) \($0.path)" })
+        let covered = Set(Self.cases.map { "\($0.method) \($0.route)" }).union(Self.publicRoutes)
+        #expect(routes.subtracting(covered).isEmpty, "routes without isolation cases: \(routes.subtracting(covered).sorted())")
+        #expect(covered.subtracting(routes).isEmpty, "cases for routes that do not exist: \(covered.subtracting(routes).sorted())")
+    }
+
+    @Test("rejects tenantId, zoneId and role smuggled into a body where they are not fields")
+    func bodiesCannotSetProtectedFields() async throws {
+        try await HTTPFixture.withApp { f, client in
+            let before = try f.snapshotOfA()
+            let admin = f.a.tokens["admin"]
+            let smuggled = try await client.send(.post, "/v1/zones", token: admin,
+                json: #"{"code":"X9","name":"X","tenantId":"\#(f.b.id)"}"#)
+            #expect(smuggled.status.code == 422)
+            #expect(String(buffer: smuggled.body).contains("\"field\":\"tenantId\""))
+            let zoneByPatch = try await client.send(.patch, "/v1/users/\(f.a.users["n1"]!)", token: admin,
+                json: #"{"zoneId":"\#(f.a.zones["N2"]!)"}"#)
+            #expect(zoneByPatch.status.code == 422, "a zone change must go through /move")
+            let ownRole = try await client.send(.patch, "/v1/users/\(f.a.users["n1"]!)", token: f.a.tokens["n1"], json: #"{"role":"admin"}"#)
+            #expect(ownRole.status.code == 403, "a rep made themselves admin")
+            let ownerField = try await client.send(.post, "/v1/tokens", token: admin, json: #"{"name":"x","ownerId":"\#(f.a.users["n1"]!)"}"#)
+            #expect(ownerField.status.code == 422)
+            #expect(try f.snapshotOfA() == before)
+        }
+    }
+
+    @Test("a manager sees exactly their zone subtree")
+    func managerSeesSubtree() async throws {
+        try await HTTPFixture.withApp { f, client in
+            let access = try await client.send(.get, "/v1/me/access", token: f.a.tokens["norte"])
+            #expect(access.status == .ok)
+            let summary = try JSONDecoder().decode(DirectoryService.AccessSummary.self, from: Data(buffer: access.body))
+            #expect(summary.visibleZones?.map(\.code) == ["N1", "N2", "NORTE"])
+            let own = try await client.send(.get, "/v1/records/\(f.a.records["N1"]!)/access", token: f.a.tokens["norte"])
+            #expect(own.status.code == 403, "the record exists for the manager, who just may not ask who else sees it")
+            let outside = try await client.send(.get, "/v1/records/\(f.a.records["S1"]!)/access", token: f.a.tokens["norte"])
+            #expect(outside.status.code == 404)
+            let admin = try await client.send(.get, "/v1/records/\(f.a.records["N1"]!)/access", token: f.a.tokens["admin"])
+            let explained = try JSONDecoder().decode(DirectoryService.RecordAccess.self, from: Data(buffer: admin.body))
+            #expect(Set(explained.visibleTo.map(\.email)) == ["admin@alfa.test", "norte@alfa.test", "n1@alfa.test"])
+        }
+    }
+}
+
+extension Data {
+    init(buffer: ByteBuffer) {
+        self.init(buffer.readableBytesView)
+    }
+}
