@@ -44,7 +44,7 @@ struct UserCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "user",
         abstract: "Manage a tenant's users.",
-        subcommands: [Move.self]
+        subcommands: [Move.self, SetPassword.self, Invite.self]
     )
 
     struct Move: ParsableCommand {
