@@ -46,7 +46,9 @@ public struct Problem: HTTPResponseError, Sendable, Encodable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let body = try JSONEncoder().encode(self)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let body = try encoder.encode(self)
         var headers: HTTPFields = [.contentType: "application/problem+json"]
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }
         if statusCode == 401 { headers[.wwwAuthenticate] = "Bearer" }

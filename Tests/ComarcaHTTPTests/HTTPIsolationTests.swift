@@ -178,3 +178,42 @@ extension Data {
         self.init(buffer.readableBytesView)
     }
 }
+
+@Suite("OpenAPI document")
+struct OpenAPIDocumentTests {
+    static func documentedRoutes() throws -> Set<String> {
+        let url = TestDatabase.repositoryRoot.appendingPathComponent("Sources/ComarcaHTTP/Resources/openapi.json")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        #expect(document["openapi"] as? String == "3.1.0")
+        let paths = try #require(document["paths"] as? [String: [String: Any]])
+        var routes = Set<String>()
+        for (path, operations) in paths {
+            for method in operations.keys where ["get", "post", "put", "patch", "delete"].contains(method) {
+                routes.insert("\(method.uppercased()) \(path)")
+            }
+        }
+        return routes
+    }
+
+    @Test("the OpenAPI document and the router list exactly the same routes")
+    func documentMatchesRouter() throws {
+        let router = buildRouter(AppDependencies(
+            database: Database(pool: PGPool(configuration: .init(conninfo: "", maxConnections: 1))),
+            migrations: try MigrationSource(directory: TestDatabase.migrationsDirectory)))
+        let served = Set(router.routes.map { "\($0.method) \($0.path)" })
+        let documented = try Self.documentedRoutes()
+        #expect(served.subtracting(documented).isEmpty, "routes missing from openapi.json: \(served.subtracting(documented).sorted())")
+        #expect(documented.subtracting(served).isEmpty, "documented routes the router lacks: \(documented.subtracting(served).sorted())")
+    }
+
+    @Test("/openapi.json serves the document from the build")
+    func documentIsServed() async throws {
+        try await HealthTests.withApp(migrated: true) { client in
+            try await client.execute(uri: "/openapi.json", method: .get) { response in
+                #expect(response.status == .ok)
+                let document = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+                #expect(document?["openapi"] as? String == "3.1.0")
+            }
+        }
+    }
+}
