@@ -18,6 +18,8 @@ struct RequestObservabilityMiddleware: RouterMiddleware {
         var context = context
         context.requestID = Self.requestID(from: request.headers[.requestID])
         context.logger[metadataKey: "request_id"] = .string(context.requestID)
+        // One id per request in the logs: ours (which honours a caller's X-Request-Id).
+        context.logger[metadataKey: "hb.request.id"] = nil
         let start = ContinuousClock.now
         var response: Response
         do {

@@ -17,6 +17,7 @@ struct DemoCommand: ParsableCommand {
             print(outcome.created
                 ? "demo: created tenant '\(DemoTenant.slug)' with \(outcome.records) records"
                 : "demo: tenant '\(DemoTenant.slug)' already exists (\(outcome.records) records)")
+            print("demo: sign in with tenant '\(DemoTenant.slug)', password '\(DemoTenant.password)' and one of: \(DemoTenant.emails.joined(separator: ", "))")
         }
     }
 }

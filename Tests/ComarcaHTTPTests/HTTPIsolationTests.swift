@@ -101,11 +101,22 @@ struct HTTPIsolationTests {
                 if let expected = c.otherTenantStatus {
                     #expect(response.status.code == expected, "\(c): tenant B's admin got \(response.status.code), expected \(expected)")
                 }
-                let text = String(buffer: response.body)
+                // Lower-cased: JSON carries UUIDs in upper case, the secrets are lower case.
+                let text = String(buffer: response.body).lowercased()
                 for secret in secrets {
                     #expect(!text.contains(secret), "\(c): the response to tenant B contains tenant A's \(secret)")
                 }
                 #expect(try f.snapshotOfA() == before, "\(c) by tenant B's admin changed tenant A")
+            }
+        }
+    }
+
+    @Test("the leak check sees tenant A's ids when tenant A's own admin asks (a control for the test above)")
+    func leakCheckControl() async throws {
+        try await HTTPFixture.withApp { f, client in
+            for path in ["/v1/zones", "/v1/users", "/v1/me"] {
+                let text = String(buffer: try await client.send(.get, path, token: f.a.tokens["admin"]).body).lowercased()
+                #expect(Self.secretsOfA(f).contains { text.contains($0) }, "\(path) as A's admin shows none of A's ids: the leak check would be blind")
             }
         }
     }

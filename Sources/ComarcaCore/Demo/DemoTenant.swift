@@ -13,8 +13,25 @@ public enum DemoTenant {
         public let records: Int
     }
 
-    /// Creates the demo tenant unless it already exists. One transaction: all or nothing.
+    /// Every demo user signs in with this password. Demo data only: never load it into a
+    /// database that real users reach.
+    public static let password = "comarca-demo-2026"
+
+    /// The demo users' e-mails, admin first.
+    public static var emails: [String] { zones.map(\.user.email) }
+
+    /// Creates the demo tenant unless it already exists (one transaction: all or nothing), then
+    /// gives every demo user the demo password.
     public static func load(on connection: PGConnection) throws -> Outcome {
+        let outcome = try insertIfMissing(on: connection)
+        if outcome.created {
+            let auth = AuthService()
+            for email in emails { try auth.setPassword(tenantSlug: slug, email: email, password: password, on: connection) }
+        }
+        return outcome
+    }
+
+    static func insertIfMissing(on connection: PGConnection) throws -> Outcome {
         try connection.transaction(settings: AccessScope.operator_(tenantID: tenantID).settings) { tx in
             let existing = try tx.query("SELECT count(*) FROM records WHERE tenant_id = \(tenantID)").scalar(Int.self)
             if try tx.query("SELECT count(*) FROM tenants WHERE tenant_id = \(tenantID)").scalar(Int.self) > 0 {
