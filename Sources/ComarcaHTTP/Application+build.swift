@@ -75,6 +75,12 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             throw Problem(code: "body-too-large", title: "Request body too large", status: .contentTooLarge)
         } catch let error as HTTPError {
             throw Problem(code: "bad-request", title: error.body ?? "Bad request", status: error.status)
+        } catch let error as any HTTPResponseError where !(error is Problem) {
+            // Hummingbird's and NIO's own errors (e.g. a body over maxUploadSize).
+            if error.status == .contentTooLarge {
+                throw Problem(code: "body-too-large", title: "Request body too large", status: .contentTooLarge)
+            }
+            throw Problem(code: "bad-request", title: "Bad request", status: error.status)
         } catch let error as DecodingError {
             throw Problem(code: "invalid-body", title: "The request body is not valid JSON for this endpoint", status: .badRequest, detail: Self.describe(error))
         } catch {
