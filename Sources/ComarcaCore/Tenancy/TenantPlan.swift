@@ -20,6 +20,8 @@ public struct TenantPlan: Sendable, Hashable {
         case moveUser(email: String, from: String, to: String)
         case reactivateUser(email: String, zone: String)
         case deactivateUser(email: String, zone: String?)
+        /// A change of the `fields` section (FieldSpecs).
+        case field(FieldSpecPlan.Change)
 
         public var description: String {
             switch self {
@@ -53,6 +55,8 @@ public struct TenantPlan: Sendable, Hashable {
                 return "~ user \(email): reactivated in zone \(zone)"
             case .deactivateUser(let email, let zone):
                 return "- user \(email) deactivated" + (zone.map { " (frees zone \($0))" } ?? "")
+            case .field(let change):
+                return change.description
             }
         }
 

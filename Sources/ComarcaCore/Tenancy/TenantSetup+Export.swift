@@ -10,7 +10,10 @@ extension TenantSetup {
         return try connection.transaction(settings: AccessScope.operator_(tenantID: tenantID).settings) { tx in
             try tx.execute("SET TRANSACTION READ ONLY")
             let state = try TenantState.read(tenantID: tenantID, on: tx)
-            return try spec(slug: slug, from: state)
+            var result = try spec(slug: slug, from: state)
+            let fields = try FieldSpecs.currentConfig(tenantID: tenantID, on: tx)
+            result.fields = fields.isEmpty ? nil : fields
+            return result
         }
     }
 
@@ -79,6 +82,7 @@ extension TenantSetup {
         top.append(("users", .sequence(Node.Sequence(spec.users.map { user in
             flow([("email", text(user.email)), ("name", text(user.name)), ("role", text(user.role)), ("zone", text(user.zone))])
         }, .implicit, spec.users.isEmpty ? .flow : .block))))
+        if let fields = spec.fields, !fields.isEmpty { top.append(("fields", FieldSpecParser.node(for: fields, text: text))) }
         return try Yams.serialize(node: block(top), indent: 2, width: -1, allowUnicode: true)
     }
 }

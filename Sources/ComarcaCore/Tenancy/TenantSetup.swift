@@ -91,6 +91,7 @@ public enum TenantSetup {
                     throw CoreError(.conflict, "\(spec.slug): the set-up cannot be applied, nothing was written:\n" + plan.errors.joined(separator: "\n"))
                 }
                 try execute(plan, tenantID: tenantID, state: state, on: tx)
+                if let fields = spec.fields { try FieldSpecs.apply(fields, tenantID: tenantID, on: tx) }
                 return plan
             }
         } catch let error as PGError where error.code == .uniqueViolation && existingID == nil {
@@ -198,6 +199,12 @@ public enum TenantSetup {
         }
         changes += rolesToRemove.map { .removeRole(key: $0) }
 
+        if let fields = spec.fields {
+            let fieldPlan = try FieldSpecs.plan(fields, tenantID: state.tenantID ?? UUID(), on: tx)
+            changes += fieldPlan.changes.map { .field($0) }
+            plan.errors += fieldPlan.errors
+            plan.notes += fieldPlan.notes
+        }
         plan.changes = changes
         return plan
     }
@@ -271,6 +278,8 @@ public enum TenantSetup {
                 zoneChanges.append((try userID(email), zone))
             case .removeZone, .removeRole:
                 break  // after the users let go of them
+            case .field:
+                break  // FieldSpecs.apply, after this
             }
         }
 

@@ -23,13 +23,17 @@ public struct TenantSpec: Sendable, Hashable {
     /// The roots of the zone tree.
     public var zones: [ZoneSpec]
     public var users: [UserSpec]
+    /// Field specs per entity (`fields:`); nil when the file has no such section (fields are then
+    /// left as they are). See `FieldSpecs`.
+    public var fields: FieldsConfig?
 
-    public init(slug: String, name: String, roles: [RoleSpec] = [], zones: [ZoneSpec] = [], users: [UserSpec] = []) {
+    public init(slug: String, name: String, roles: [RoleSpec] = [], zones: [ZoneSpec] = [], users: [UserSpec] = [], fields: FieldsConfig? = nil) {
         self.slug = slug
         self.name = name
         self.roles = roles
         self.zones = zones
         self.users = users
+        self.fields = fields
     }
 
     public struct RoleSpec: Sendable, Hashable {

@@ -105,7 +105,7 @@ struct TenantSpecParser {
             problems.append(TenantSpecProblem(line: 1, column: 1, path: "", message: "the file is empty; it needs at least a 'tenant' section"))
             return nil
         }
-        guard let top = fields(root, "", allowed: ["tenant", "roles", "zones", "users"], what: "a tenant set-up") else { return nil }
+        guard let top = fields(root, "", allowed: ["tenant", "roles", "zones", "users", "fields"], what: "a tenant set-up") else { return nil }
 
         var slug: String?
         var name: String?
@@ -126,8 +126,12 @@ struct TenantSpecParser {
         let zoneResult = zones(list(top["zones"]?.value, "zones") ?? [])
         let users = self.users(list(top["users"]?.value, "users") ?? [], zones: zoneResult.codes, roles: roles.keys)
 
+        var fieldParser = FieldSpecParser()
+        let fields = top["fields"].flatMap { fieldParser.section($0.value, "fields") }
+        problems += fieldParser.problems
+
         guard let slug, let name else { return nil }
-        return TenantSpec(slug: slug, name: name, roles: roles.specs, zones: zoneResult.zones, users: users)
+        return TenantSpec(slug: slug, name: name, roles: roles.specs, zones: zoneResult.zones, users: users, fields: fields)
     }
 
     static func problem(from error: YamlError) -> TenantSpecProblem {

@@ -1,0 +1,351 @@
+public import Foundation
+
+/// The fields of one entity for one tenant: built-ins (with the tenant's settings) and custom
+/// fields, archived ones included. Load it with `FieldSpecs.load(tenantID:entity:on:)`.
+public struct FieldSpecSet: Sendable, Hashable {
+    public let entity: FieldEntity
+    /// Every field in display order, archived ones last.
+    public let fields: [FieldSpec]
+
+    public init(entity: FieldEntity, fields: [FieldSpec]) {
+        self.entity = entity
+        self.fields = fields
+    }
+
+    /// Built-in defaults only (a tenant that configured nothing).
+    public static func builtin(_ entity: FieldEntity) -> FieldSpecSet {
+        FieldSpecSet(entity: entity, fields: BuiltinFields.all(entity))
+    }
+
+    public var active: [FieldSpec] { fields.filter { !$0.archived } }
+
+    /// The field with this key, or whose alias (folded) matches it.
+    public func field(_ name: String) -> FieldSpec? {
+        if let exact = fields.first(where: { $0.key == name }) { return exact }
+        let folded = Normalize.folded(name)
+        return fields.first { Normalize.folded($0.key) == folded }
+            ?? fields.first { !$0.archived && $0.aliases.contains { Normalize.folded($0) == folded } }
+            ?? fields.first { $0.aliases.contains { Normalize.folded($0) == folded } }
+            ?? fields.first { !$0.archived && (Normalize.folded($0.label.es) == folded || $0.label.en.map(Normalize.folded) == folded) }
+    }
+
+    /// Keys of built-in fields (columns) and of custom fields (`custom` jsonb keys).
+    public var builtinKeys: Set<String> { Set(fields.filter(\.builtin).map(\.key)) }
+    public var customKeys: Set<String> { Set(fields.filter { !$0.builtin }.map(\.key)) }
+
+    /// Validates and normalises `values` (keys may be field keys, aliases or labels; the result
+    /// uses keys). On create (`partial == false`) missing fields get their defaults and every
+    /// required field must have a value; with `partial` (PATCH) only the given keys are checked.
+    /// `stage` adds the fields required from that stage on: every such field that would be empty
+    /// (given empty, or missing on create, or missing from `existing` on a partial update).
+    /// Throws one `CoreError(.invalidInput)` with a field error per bad field.
+    public func validate(
+        _ values: [String: FieldValue], stage: String?, partial: Bool, existing: [String: FieldValue]? = nil
+    ) throws -> [String: FieldValue] {
+        var errors: [CoreError.FieldError] = []
+        var result: [String: FieldValue] = [:]
+        var sourceName: [String: String] = [:]
+
+        var stageValue: FieldStage?
+        if let stage {
+            if let parsed = FieldStage(rawValue: stage) {
+                stageValue = parsed
+            } else if stage != "disqualified" {
+                errors.append(.init(field: "stage", message: "unknown stage; allowed: \(FieldStage.allCases.map(\.rawValue).joined(separator: ", ")), disqualified"))
+            }
+        }
+
+        for name in values.keys.sorted() {
+            let raw = values[name]!
+            guard let spec = field(name) else {
+                errors.append(.init(field: name, message: "unknown field; known fields: \(active.map(\.key).joined(separator: ", "))"))
+                continue
+            }
+            guard !spec.archived else {
+                errors.append(.init(field: name, message: "field \(spec.key) is archived and cannot be written"))
+                continue
+            }
+            if let other = sourceName[spec.key] {
+                errors.append(.init(field: name, message: "names the same field as \(other) (\(spec.key))"))
+                continue
+            }
+            sourceName[spec.key] = name
+            do {
+                result[spec.key] = try Self.normalize(raw, spec: spec, field: name)
+            } catch let error as CoreError {
+                errors += error.fieldErrors.isEmpty ? [.init(field: name, message: error.message)] : error.fieldErrors
+            }
+        }
+
+        if !partial {
+            for spec in active where result[spec.key] == nil && sourceName[spec.key] == nil {
+                if let value = spec.defaultValue, !value.isEmpty {
+                    result[spec.key] = value
+                }
+            }
+        }
+
+        for spec in active {
+            let given = sourceName[spec.key] != nil
+            // A value already reported as bad is not also reported as missing.
+            guard errors.allSatisfy({ $0.field != (sourceName[spec.key] ?? spec.key) }) else { continue }
+            let value = result[spec.key]
+            let isEmpty: Bool
+            if given || !partial {
+                isEmpty = value?.isEmpty ?? true
+            } else if let existing {
+                isEmpty = existing[spec.key]?.isEmpty ?? true
+            } else {
+                continue  // partial without the stored values: only given keys are checked
+            }
+            guard isEmpty else { continue }
+            let name = sourceName[spec.key] ?? spec.key
+            if spec.required, given || !partial {
+                errors.append(.init(field: name, message: "\(spec.key) is required"))
+            } else if let from = spec.requiredFromStage, let stageValue, stageValue >= from {
+                errors.append(.init(field: name, message: "\(spec.key) is required from stage \(from.rawValue) on (stage \(stageValue.rawValue))"))
+            }
+        }
+
+        guard errors.isEmpty else {
+            let summary = errors.map { "\($0.field): \($0.message)" }.joined(separator: "; ")
+            throw CoreError(.invalidInput, "invalid fields: \(summary)", fieldErrors: errors)
+        }
+        // Empty values are stored as null.
+        return result.mapValues { $0.isEmpty ? .null : $0 }
+    }
+
+    // MARK: - One value
+
+    /// The canonical form of one value of `spec`, or `CoreError.invalid(field, …)`.
+    public static func normalize(_ raw: FieldValue, spec: FieldSpec, field: String) throws -> FieldValue {
+        if raw.isEmpty { return .null }
+        switch spec.type {
+        case .text, .longText:
+            let text = try string(raw, field: field, what: "text").trimmingCharacters(in: .whitespacesAndNewlines)
+            let limit = spec.type == .text ? 1_000 : 100_000
+            guard text.count <= limit else { throw CoreError.invalid(field, "text longer than \(limit) characters") }
+            return .string(text)
+        case .integer:
+            let number = try decimal(raw, field: field)
+            guard decimalPlaces(number) == 0, abs(number) < 1e15 else {
+                throw CoreError.invalid(field, "an integer has no decimals")
+            }
+            return .number(number)
+        case .decimal, .money:
+            let number = try decimal(raw, field: field)
+            if spec.type == .money {
+                guard decimalPlaces(number) <= 2 else { throw CoreError.invalid(field, "an amount of money has at most 2 decimals") }
+            }
+            return .string(NSDecimalNumber(decimal: number).stringValue)
+        case .date:
+            return .string(try date(try string(raw, field: field, what: "a date"), field: field))
+        case .datetime:
+            return .string(try datetime(try string(raw, field: field, what: "a date and time"), field: field))
+        case .boolean:
+            return .bool(try boolean(raw, field: field))
+        case .singleChoice:
+            return .string(try choice(try string(raw, field: field, what: "one of the options"), spec: spec, field: field))
+        case .multipleChoice:
+            let items: [String]
+            switch raw {
+            case .array(let values): items = try values.filter { !$0.isEmpty }.map { try string($0, field: field, what: "options") }
+            default:
+                items = try string(raw, field: field, what: "options")
+                    .split(whereSeparator: { $0 == ";" || $0 == "," || $0 == "|" }).map(String.init)
+                    .filter { !$0.allSatisfy(\.isWhitespace) }
+            }
+            var codes: [String] = []
+            for item in items {
+                let code = try choice(item, spec: spec, field: field)
+                if !codes.contains(code) { codes.append(code) }
+            }
+            return codes.isEmpty ? .null : .array(codes.map(FieldValue.string))
+        case .email:
+            return .string(try Normalize.email(try string(raw, field: field, what: "an email address"), field: field))
+        case .phone:
+            return .string(try Normalize.phone(try string(raw, field: field, what: "a phone number"), field: field))
+        case .taxID:
+            return .string(try Normalize.spanishTaxID(try string(raw, field: field, what: "a tax id"), field: field))
+        case .postalCode:
+            return .string(try Normalize.postalCode(try string(raw, field: field, what: "a postal code"), field: field))
+        case .url:
+            return .string(try url(try string(raw, field: field, what: "a URL"), field: field))
+        case .country:
+            return .string(try country(try string(raw, field: field, what: "a country code"), field: field))
+        case .userRef, .zoneRef:
+            let text = try string(raw, field: field, what: "an id").trimmingCharacters(in: .whitespaces)
+            guard let id = UUID(uuidString: text) else {
+                throw CoreError.invalid(field, "a reference to a \(spec.type == .userRef ? "user" : "zone") is its id (a UUID)")
+            }
+            return .string(id.uuidString.lowercased())
+        }
+    }
+
+    static func string(_ raw: FieldValue, field: String, what: String) throws -> String {
+        switch raw {
+        case .string(let text): return text
+        case .number: return raw.plainText
+        case .bool, .array, .null:
+            throw CoreError.invalid(field, "expected \(what), not \(raw.kindName)")
+        }
+    }
+
+    static func decimal(_ raw: FieldValue, field: String) throws -> Decimal {
+        switch raw {
+        case .number(let value): return value
+        case .string(let text):
+            var t = text.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: " ", with: "")
+            if t.hasSuffix("€") { t.removeLast() }
+            // Spanish notation: 1.234,56 or 1234,56.
+            if t.contains(",") {
+                t = t.replacingOccurrences(of: ".", with: "").replacingOccurrences(of: ",", with: ".")
+            }
+            guard t.range(of: #"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$"#, options: .regularExpression) != nil,
+                let value = Decimal(string: t, locale: Locale(identifier: "en_US_POSIX"))
+            else {
+                throw CoreError.invalid(field, "expected a number (1234.56 or 1.234,56)")
+            }
+            return value
+        default:
+            throw CoreError.invalid(field, "expected a number, not \(raw.kindName)")
+        }
+    }
+
+    /// Digits after the decimal point in the plain notation of `value` (trailing zeros ignored).
+    static func decimalPlaces(_ value: Decimal) -> Int {
+        let text = NSDecimalNumber(decimal: value).stringValue
+        guard let dot = text.firstIndex(of: ".") else { return 0 }
+        return text[text.index(after: dot)...].reversed().drop(while: { $0 == "0" }).count
+    }
+
+    static func boolean(_ raw: FieldValue, field: String) throws -> Bool {
+        switch raw {
+        case .bool(let value): return value
+        case .number(let value) where value == 0 || value == 1: return value == 1
+        case .string(let text):
+            switch Normalize.folded(text) {
+            case "true", "si", "yes", "verdadero", "1", "s", "y", "x": return true
+            case "false", "no", "falso", "0", "n": return false
+            default: break
+            }
+        default: break
+        }
+        throw CoreError.invalid(field, "expected true or false (also sí/no, verdadero/falso)")
+    }
+
+    static func choice(_ text: String, spec: FieldSpec, field: String) throws -> String {
+        let folded = Normalize.folded(text)
+        if let option = spec.options.first(where: { Normalize.folded($0.code) == folded })
+            ?? spec.options.first(where: { Normalize.folded($0.label.es) == folded || $0.label.en.map(Normalize.folded) == folded })
+        {
+            return option.code
+        }
+        let allowed = spec.options.map { "\($0.code) (\($0.label.es))" }.joined(separator: ", ")
+        throw CoreError.invalid(field, "not one of the allowed values: \(allowed)")
+    }
+
+    static func date(_ text: String, field: String) throws -> String {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        var parts: [Int]?
+        if t.range(of: #"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"#, options: .regularExpression) != nil {
+            parts = t.split(separator: "-").compactMap { Int($0) }
+        } else if t.range(of: #"^[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}$"#, options: .regularExpression) != nil {
+            let p = t.split(separator: "/").compactMap { Int($0) }
+            parts = [p[2], p[1], p[0]]
+        }
+        guard let p = parts, p.count == 3, isRealDate(year: p[0], month: p[1], day: p[2]) else {
+            throw CoreError.invalid(field, "expected a date as yyyy-mm-dd (or dd/mm/yyyy)")
+        }
+        return String(format: "%04d-%02d-%02d", p[0], p[1], p[2])
+    }
+
+    static func isRealDate(year: Int, month: Int, day: Int) -> Bool {
+        guard (1...9999).contains(year), (1...12).contains(month), day >= 1 else { return false }
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+        return day <= days
+    }
+
+    static func datetime(_ text: String, field: String) throws -> String {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        var parsed = formatter.date(from: t)
+        if parsed == nil {
+            formatter.formatOptions = [.withInternetDateTime]
+            parsed = formatter.date(from: t)
+        }
+        guard let date = parsed else {
+            throw CoreError.invalid(field, "expected a date and time in ISO 8601 with a time zone (2025-03-01T09:30:00Z)")
+        }
+        formatter.formatOptions = [.withInternetDateTime]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: date)
+    }
+
+    static func url(_ text: String, field: String) throws -> String {
+        var t = text.trimmingCharacters(in: .whitespaces)
+        if !t.contains("://") { t = "https://" + t }
+        guard !t.contains(where: { $0.isWhitespace }), let components = URLComponents(string: t),
+            let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            let host = components.host, host.contains(".") || host == "localhost"
+        else {
+            throw CoreError.invalid(field, "expected a web address (https://…)")
+        }
+        return t
+    }
+
+    static let countryNames: [String: String] = [
+        "espana": "ES", "spain": "ES", "portugal": "PT", "francia": "FR", "france": "FR", "andorra": "AD",
+        "italia": "IT", "italy": "IT", "alemania": "DE", "germany": "DE", "reino unido": "GB",
+        "united kingdom": "GB", "marruecos": "MA", "morocco": "MA", "mexico": "MX", "estados unidos": "US",
+        "united states": "US",
+    ]
+
+    static let isoCountries: Set<String> = Set(Locale.Region.isoRegions.map(\.identifier).filter {
+        $0.count == 2 && $0.allSatisfy { $0.isLetter }
+    })
+
+    static func country(_ text: String, field: String) throws -> String {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        if let code = countryNames[Normalize.folded(t)] { return code }
+        let upper = t.uppercased()
+        guard upper.count == 2, isoCountries.isEmpty || isoCountries.contains(upper) else {
+            throw CoreError.invalid(field, "expected a country as its ISO 3166 two-letter code (ES, PT, FR…)")
+        }
+        return upper
+    }
+}
+
+extension FieldValue {
+    var kindName: String {
+        switch self {
+        case .string: "text"
+        case .number: "a number"
+        case .bool: "a boolean"
+        case .array: "a list"
+        case .null: "null"
+        }
+    }
+}
+
+extension FieldSpecSet {
+    /// One line per field for `comarca fields show`:
+    /// `sector  single_choice  "Sector"  required from potential  options: ind, ser  aliases: Actividad`.
+    public var lines: [String] {
+        fields.map { spec in
+            var parts = [spec.key, spec.type.rawValue, "\"\(spec.label.es)\"" + (spec.label.en.map { " / \"\($0)\"" } ?? "")]
+            parts.append(spec.builtin ? "built-in" : "custom")
+            if spec.required { parts.append("required") }
+            if let stage = spec.requiredFromStage { parts.append("required from \(stage.rawValue)") }
+            if spec.unique { parts.append("unique") }
+            if let value = spec.defaultValue { parts.append("default \(value.jsonText)") }
+            if spec.type == .money, let currency = spec.currency { parts.append(currency) }
+            if !spec.options.isEmpty { parts.append("options: " + spec.options.map { "\($0.code) (\($0.label.es))" }.joined(separator: ", ")) }
+            if !spec.aliases.isEmpty { parts.append("aliases: " + spec.aliases.joined(separator: ", ")) }
+            if spec.archived { parts.append("ARCHIVED") }
+            return parts.joined(separator: "  ")
+        }
+    }
+}
