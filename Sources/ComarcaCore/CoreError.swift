@@ -20,6 +20,7 @@ public struct CoreError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let unauthenticated: Code = "unauthenticated"
         public static let conflict: Code = "conflict"
         public static let rateLimited: Code = "rate-limited"
+        public static let preconditionFailed: Code = "precondition-failed"
     }
 
     public let code: Code

@@ -1,0 +1,246 @@
+public import Foundation
+public import PGClient
+
+public enum ActivityKind: String, Sendable, Hashable, Codable, CaseIterable {
+    case call, meeting, email, task, note
+}
+
+/// An activity as callers see it. `overdue` is computed when read: open and due before now.
+public struct ActivityView: Sendable, Codable, Equatable {
+    public let id: UUID
+    public let zoneId: UUID
+    public let kind: ActivityKind
+    public let subject: String
+    public let body: String?
+    public let recordId: UUID?
+    public let accountId: UUID?
+    public let opportunityId: UUID?
+    public let ownerId: UUID?
+    public let dueAt: Date?
+    public let doneAt: Date?
+    public let outcome: String?
+    public let overdue: Bool
+    public let createdAt: Date
+    public let updatedAt: Date
+}
+
+/// What a caller gives to create an activity: attached to at least one of a record, an account
+/// or an opportunity (all visible to the caller); it lives in the zone of the first of those.
+public struct ActivityInput: Sendable, Codable, Equatable {
+    public var kind: ActivityKind
+    public var subject: String
+    public var body: String?
+    public var recordId: UUID?
+    public var accountId: UUID?
+    public var opportunityId: UUID?
+    /// The caller when absent.
+    public var ownerId: UUID?
+    public var dueAt: Date?
+    /// Already done (a call logged afterwards, a note), with its outcome.
+    public var done: Bool
+    public var outcome: String?
+
+    public init(
+        kind: ActivityKind, subject: String, body: String? = nil, recordId: UUID? = nil, accountId: UUID? = nil,
+        opportunityId: UUID? = nil, ownerId: UUID? = nil, dueAt: Date? = nil, done: Bool = false, outcome: String? = nil
+    ) {
+        self.kind = kind
+        self.subject = subject
+        self.body = body
+        self.recordId = recordId
+        self.accountId = accountId
+        self.opportunityId = opportunityId
+        self.ownerId = ownerId
+        self.dueAt = dueAt
+        self.done = done
+        self.outcome = outcome
+    }
+}
+
+/// A partial update: nil leaves a field as it is; `clearDue` removes the due date.
+public struct ActivityChanges: Sendable, Codable, Equatable {
+    public var subject: String?
+    public var body: String?
+    public var ownerId: UUID?
+    public var dueAt: Date?
+    public var clearDue: Bool
+
+    public init(subject: String? = nil, body: String? = nil, ownerId: UUID? = nil, dueAt: Date? = nil, clearDue: Bool = false) {
+        self.subject = subject
+        self.body = body
+        self.ownerId = ownerId
+        self.dueAt = dueAt
+        self.clearDue = clearDue
+    }
+}
+
+/// Calls, meetings, emails, tasks and notes. A record's next follow-up (its earliest open
+/// activity with a due date) comes with the record (`RecordView.nextFollowUp`).
+public enum ActivityService {
+    public static func create(_ session: Session, _ input: ActivityInput, on connection: PGConnection) throws -> ActivityView {
+        try session.require(.create, on: .activities)
+        var subject: String?, body: String?, outcome: String?
+        try RecordSupport.collect([
+            {
+                subject = try RecordSupport.text(input.subject, field: "subject", max: 300)
+                if subject == nil { throw CoreError.invalid("subject", "an activity needs a subject") }
+            },
+            { body = try RecordSupport.text(input.body, field: "body", max: 20_000) },
+            {
+                outcome = try RecordSupport.text(input.outcome, field: "outcome", max: 2000)
+                if outcome != nil, !input.done { throw CoreError.invalid("outcome", "only a done activity has an outcome") }
+            },
+            {
+                if input.recordId == nil, input.accountId == nil, input.opportunityId == nil {
+                    throw CoreError.invalid("recordId", "an activity is attached to a record, an account or an opportunity")
+                }
+            },
+        ])
+        // The zone of what it is attached to; each attachment must be visible.
+        var zoneID: UUID?
+        let attachments: [(UUID?, String, String, String)] = [
+            (input.recordId, "records", "record_id", "record"),
+            (input.opportunityId, "opportunities", "opportunity_id", "opportunity"),
+            (input.accountId, "accounts", "account_id", "account"),
+        ]
+        for (id, table, column, noun) in attachments {
+            guard let id else { continue }
+            let zones = try connection.query("""
+                SELECT zone_id FROM \(unsafeRaw: table) WHERE tenant_id = \(session.tenantID) AND \(unsafeRaw: column) = \(id)
+                """).decode(UUID.self)
+            guard let zone = zones.first else { throw CoreError(.notFound, "\(noun) not found") }
+            if zoneID == nil { zoneID = zone }
+        }
+        let ownerID = input.ownerId ?? session.userID
+        if input.ownerId != nil {
+            try RecordSupport.requireActiveUser(ownerID, field: "ownerId", session: session, on: connection)
+        }
+        let id = try connection.query("""
+            INSERT INTO activities (tenant_id, zone_id, kind, subject, body, record_id, account_id, opportunity_id,
+                                    owner_user_id, due_at, done_at, outcome, created_by)
+            VALUES (\(session.tenantID), \(zoneID ?? session.zoneID), \(input.kind.rawValue), \(subject ?? ""), \(body),
+                    \(input.recordId), \(input.accountId), \(input.opportunityId), \(ownerID), \(input.dueAt),
+                    CASE WHEN \(input.done) THEN now() END, \(outcome), \(session.userID))
+            RETURNING activity_id
+            """).scalar(UUID.self)
+        return try get(session, id: id, on: connection)
+    }
+
+    static let selectList: PGQuery = """
+        SELECT activity_id, zone_id, kind, subject, body, record_id, account_id, opportunity_id, owner_user_id,
+               due_at, done_at, outcome, (done_at IS NULL AND due_at < now()) AS overdue, created_at, updated_at
+        """
+    static let columns: PGQuery = selectList + " FROM activities"
+
+    static func view(_ row: PGRow) throws -> ActivityView {
+        ActivityView(
+            id: try row.decode(at: 0), zoneId: try row.decode(at: 1),
+            kind: ActivityKind(rawValue: try row.decode(String.self, at: 2)) ?? .task,
+            subject: try row.decode(at: 3), body: try row.decode(at: 4), recordId: try row.decode(at: 5),
+            accountId: try row.decode(at: 6), opportunityId: try row.decode(at: 7), ownerId: try row.decode(at: 8),
+            dueAt: try row.decode(at: 9), doneAt: try row.decode(at: 10), outcome: try row.decode(at: 11),
+            overdue: (try row.decode(Bool?.self, at: 12)) ?? false, createdAt: try row.decode(at: 13), updatedAt: try row.decode(at: 14))
+    }
+
+    public static func get(_ session: Session, id: UUID, on connection: PGConnection) throws -> ActivityView {
+        try session.require(.view, on: .activities)
+        guard let row = try connection.query("""
+            \(columns) WHERE tenant_id = \(session.tenantID) AND activity_id = \(id)
+            """).firstRow else { throw CoreError(.notFound, "activity not found") }
+        return try view(row)
+    }
+
+    public static func update(_ session: Session, id: UUID, _ changes: ActivityChanges, on connection: PGConnection) throws -> ActivityView {
+        try session.require(.edit, on: .activities)
+        var subject: String?, body: String?
+        try RecordSupport.collect([
+            {
+                if let change = changes.subject {
+                    subject = try RecordSupport.text(change, field: "subject", max: 300)
+                    if subject == nil { throw CoreError.invalid("subject", "an activity needs a subject") }
+                }
+            },
+            { body = try RecordSupport.text(changes.body, field: "body", max: 20_000) },
+            { if let owner = changes.ownerId { try RecordSupport.requireActiveUser(owner, field: "ownerId", session: session, on: connection) } },
+        ])
+        let updated = try connection.execute("""
+            UPDATE activities
+               SET subject = coalesce(\(subject), subject),
+                   body = CASE WHEN \(changes.body != nil) THEN \(body) ELSE body END,
+                   owner_user_id = coalesce(\(changes.ownerId), owner_user_id),
+                   due_at = CASE WHEN \(changes.clearDue) THEN NULL ELSE coalesce(\(changes.dueAt), due_at) END
+             WHERE tenant_id = \(session.tenantID) AND activity_id = \(id)
+            """)
+        guard updated == 1 else { throw CoreError(.notFound, "activity not found") }
+        return try get(session, id: id, on: connection)
+    }
+
+    /// Marks an open activity done, with its outcome. Completing a done activity is a `conflict`.
+    public static func complete(_ session: Session, id: UUID, outcome: String? = nil, on connection: PGConnection) throws -> ActivityView {
+        try session.require(.edit, on: .activities)
+        let outcome = try RecordSupport.text(outcome, field: "outcome", max: 2000)
+        let states = try connection.query("""
+            SELECT done_at IS NOT NULL FROM activities WHERE tenant_id = \(session.tenantID) AND activity_id = \(id) FOR UPDATE
+            """).decode(Bool.self)
+        guard let done = states.first else { throw CoreError(.notFound, "activity not found") }
+        guard !done else { throw CoreError(.conflict, "the activity is already done") }
+        try connection.execute("""
+            UPDATE activities SET done_at = now(), outcome = \(outcome)
+             WHERE tenant_id = \(session.tenantID) AND activity_id = \(id)
+            """)
+        return try get(session, id: id, on: connection)
+    }
+
+    public static func delete(_ session: Session, id: UUID, on connection: PGConnection) throws {
+        try session.require(.delete, on: .activities)
+        let deleted = try connection.execute("DELETE FROM activities WHERE tenant_id = \(session.tenantID) AND activity_id = \(id)")
+        guard deleted == 1 else { throw CoreError(.notFound, "activity not found") }
+    }
+
+    /// The caller's open activities, overdue first: by due date (oldest first), undated last.
+    public static func myOpen(_ session: Session, page: PageRequest, on connection: PGConnection) throws -> Page<ActivityView> {
+        try session.require(.list, on: .activities)
+        var filter: PGQuery = """
+            tenant_id = \(session.tenantID) AND owner_user_id = \(session.userID) AND done_at IS NULL
+            """
+        if let after = page.after, after.count == 2, let afterID = UUID(uuidString: after[1]) {
+            filter = filter + " AND (coalesce(due_at, 'infinity'::timestamptz), activity_id) > (\(after[0])::timestamptz, \(afterID))"
+        }
+        let rows = try connection.query("""
+            \(selectList), coalesce(due_at, 'infinity'::timestamptz)::text
+              FROM activities
+             WHERE \(filter)
+             ORDER BY coalesce(due_at, 'infinity'::timestamptz), activity_id
+             LIMIT \(page.limit + 1)
+            """)
+        var keys: [UUID: String] = [:]
+        let views = try rows.map { row in
+            let view = try view(row)
+            keys[view.id] = try row.decode(String.self, at: 15)
+            return view
+        }
+        return page.page(from: views) { [keys[$0.id] ?? "infinity", $0.id.uuidString.lowercased()] }
+    }
+
+    /// The activities of a record, an account or an opportunity (the one given), newest due first.
+    public static func timeline(
+        _ session: Session, recordID: UUID? = nil, accountID: UUID? = nil, opportunityID: UUID? = nil, on connection: PGConnection
+    ) throws -> [ActivityView] {
+        try session.require(.list, on: .activities)
+        let filter: PGQuery
+        if let recordID {
+            filter = "record_id = \(recordID)"
+        } else if let accountID {
+            filter = "account_id = \(accountID)"
+        } else if let opportunityID {
+            filter = "opportunity_id = \(opportunityID)"
+        } else {
+            throw CoreError.invalid("recordId", "name a record, an account or an opportunity")
+        }
+        return try connection.query("""
+            \(columns) WHERE tenant_id = \(session.tenantID) AND \(filter)
+             ORDER BY coalesce(due_at, created_at) DESC, activity_id DESC
+             LIMIT 500
+            """).map(view)
+    }
+}

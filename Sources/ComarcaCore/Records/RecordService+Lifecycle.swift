@@ -1,0 +1,89 @@
+public import Foundation
+public import PGClient
+
+/// The lifecycle moves. Each one locks the record, asks `Lifecycle` whether the move is allowed
+/// (a refused move is a `conflict` naming from and to), validates what the new stage requires,
+/// changes the stage and writes exactly one `stage` event, all in the caller's transaction.
+extension RecordService {
+    /// target → potential. Needs an email or a phone (and the custom fields required from
+    /// `potential` on).
+    public static func promote(_ session: Session, id: UUID, expectedVersion: Int? = nil, on connection: PGConnection) throws -> RecordView {
+        try session.require(.edit, on: .records)
+        let current = try lock(session, id: id, expectedVersion: expectedVersion, on: connection)
+        let move = try Lifecycle.check(from: current.stage, to: .potential)
+        try requireStage(.potential, of: current, accountID: current.accountID, session: session, on: connection)
+        try RecordSupport.atomically(connection) {
+            try setStage(session, current, to: .potential, reason: nil, on: connection)
+            try writeEvent(
+                session, recordID: id, zoneID: current.zoneID, kind: "stage", from: current.stage, to: .potential, reason: nil,
+                detail: .init(move: move.rawValue), on: connection)
+        }
+        return try get(session, id: id, on: connection)
+    }
+
+    /// target or potential → disqualified, with a reason code from the tenant's list and an
+    /// optional note.
+    public static func disqualify(
+        _ session: Session, id: UUID, reason: String, note: String? = nil, expectedVersion: Int? = nil, on connection: PGConnection
+    ) throws -> RecordView {
+        try session.require(.edit, on: .records)
+        let current = try lock(session, id: id, expectedVersion: expectedVersion, on: connection)
+        let move = try Lifecycle.check(from: current.stage, to: .disqualified)
+        let code = reason.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        let reasons = try disqualifyReasons(session, on: connection)
+        guard reasons.contains(where: { $0.code == code && $0.active }) else {
+            throw CoreError.invalid(
+                "reason", "must be one of the company's disqualify reasons: " + reasons.filter(\.active).map(\.code).joined(separator: ", "))
+        }
+        let note = try RecordSupport.text(note, field: "note", max: 2000)
+        try RecordSupport.atomically(connection) {
+            try setStage(session, current, to: .disqualified, reason: code, on: connection)
+            try writeEvent(
+                session, recordID: id, zoneID: current.zoneID, kind: "stage", from: current.stage, to: .disqualified, reason: code,
+                detail: .init(move: move.rawValue, note: note), on: connection)
+        }
+        return try get(session, id: id, on: connection)
+    }
+
+    /// disqualified → target.
+    public static func reopen(_ session: Session, id: UUID, note: String? = nil, expectedVersion: Int? = nil, on connection: PGConnection) throws -> RecordView {
+        try session.require(.edit, on: .records)
+        let current = try lock(session, id: id, expectedVersion: expectedVersion, on: connection)
+        let move = try Lifecycle.check(from: current.stage, to: .target)
+        let note = try RecordSupport.text(note, field: "note", max: 2000)
+        try RecordSupport.atomically(connection) {
+            try setStage(session, current, to: .target, reason: nil, on: connection)
+            try writeEvent(
+                session, recordID: id, zoneID: current.zoneID, kind: "stage", from: current.stage, to: .target, reason: nil,
+                detail: .init(move: move.rawValue, note: note), on: connection)
+        }
+        return try get(session, id: id, on: connection)
+    }
+
+    /// The tenant's disqualify reasons, in their order; the built-in defaults when the tenant
+    /// has configured none.
+    public static func disqualifyReasons(_ session: Session, on connection: PGConnection) throws -> [DisqualifyReason] {
+        let rows = try connection.query("""
+            SELECT code, label, active FROM disqualify_reasons
+             WHERE tenant_id = \(session.tenantID) ORDER BY position, code
+            """).decode((String, String, Bool).self)
+        guard !rows.isEmpty else { return Lifecycle.defaultDisqualifyReasons }
+        return rows.map { DisqualifyReason(code: $0.0, label: $0.1, active: $0.2) }
+    }
+
+    // MARK: - Helpers
+
+    /// Built-in requirements plus the custom fields required from `stage` on.
+    static func requireStage(_ stage: Stage, of record: Locked, accountID: UUID?, session: Session, on connection: PGConnection) throws {
+        try Lifecycle.requireFields(
+            for: stage, .init(hasEmail: record.email != nil, hasPhone: record.phone != nil, hasAccount: accountID != nil))
+        _ = try RecordSupport.validateCustom(record.custom, entity: .records, stage: stage, partial: false, session: session, on: connection)
+    }
+
+    static func setStage(_ session: Session, _ record: Locked, to stage: Stage, reason: String?, on connection: PGConnection) throws {
+        try connection.execute("""
+            UPDATE records SET stage = \(stage.rawValue), disqualified_reason = \(reason)
+             WHERE tenant_id = \(session.tenantID) AND record_id = \(record.id) AND version = \(record.version)
+            """)
+    }
+}

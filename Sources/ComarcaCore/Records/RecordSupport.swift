@@ -1,0 +1,141 @@
+import Foundation
+import PGClient
+
+/// Small helpers shared by the record, account and activity services.
+enum RecordSupport {
+    /// Trimmed text, nil when absent or blank.
+    static func clean(_ text: String?) -> String? {
+        guard let text else { return nil }
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return trimmed.isEmpty ? nil : trimmed
+    }
+
+    /// Trimmed text of at most `max` characters, nil when absent or blank.
+    static func text(_ value: String?, field: String, max: Int = 200) throws -> String? {
+        guard let value = clean(value) else { return nil }
+        guard value.count <= max else { throw CoreError.invalid(field, "must be at most \(max) characters") }
+        return value
+    }
+
+    static func email(_ value: String?) throws -> String? {
+        try clean(value).map { try Normalize.email($0, field: "email") }
+    }
+
+    static func phone(_ value: String?) throws -> String? {
+        try clean(value).map { try Normalize.phone($0, defaultCountry: "ES", field: "phone") }
+    }
+
+    static func taxID(_ value: String?, field: String = "taxId") throws -> String? {
+        try clean(value).map { try Normalize.spanishTaxID($0, field: field) }
+    }
+
+    /// A source code: lower case letters, digits and dashes (web, e-commerce, event, referral…).
+    static func source(_ value: String?) throws -> String? {
+        guard let value = clean(value)?.lowercased() else { return nil }
+        guard value.count <= 40, value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
+            throw CoreError.invalid("source", "must be a short code of letters, digits and dashes, like web or e-commerce")
+        }
+        return value
+    }
+
+    /// Runs every check and reports all field errors at once.
+    static func collect(_ checks: [() throws -> Void]) throws {
+        var errors: [CoreError.FieldError] = []
+        for check in checks {
+            do {
+                try check()
+            } catch let error as CoreError where error.code == .invalidInput {
+                errors += error.fieldErrors.isEmpty ? [CoreError.FieldError(field: "", message: error.message)] : error.fieldErrors
+            }
+        }
+        guard errors.isEmpty else {
+            throw CoreError(.invalidInput, errors.map { "\($0.field): \($0.message)" }.joined(separator: "; "), fieldErrors: errors)
+        }
+    }
+
+    /// Runs `body` under a savepoint: when it throws, its writes are undone even if the caller
+    /// catches the error and goes on with the transaction (imports do, row by row).
+    static func atomically<T>(_ connection: PGConnection, _ body: () throws -> T) throws -> T {
+        try connection.simpleQuery(unsafeSQL: "SAVEPOINT comarca_write")
+        do {
+            let value = try body()
+            try connection.simpleQuery(unsafeSQL: "RELEASE SAVEPOINT comarca_write")
+            return value
+        } catch {
+            _ = try? connection.simpleQuery(unsafeSQL: "ROLLBACK TO SAVEPOINT comarca_write")
+            throw error
+        }
+    }
+
+    // MARK: - Custom fields
+
+    /// The one call site for the tenant's field specs, for every entity and path.
+    ///
+    /// FIELD SPECS CALL SITE: until `FieldSpecs` lands this passes values through (dropping empty
+    /// ones). When it does, replace the body with
+    ///     try FieldSpecs.load(tenantID: session.tenantID, entity: entity, on: connection)
+    ///         .validate(values, stage: stage?.rawValue, partial: partial)
+    /// followed by the same empty-value filter.
+    static func validateCustom(
+        _ values: [String: FieldValue], entity: Entity, stage: Stage?, partial: Bool,
+        session: Session, on connection: PGConnection
+    ) throws -> [String: FieldValue] {
+        values
+    }
+
+    static func customJSON(_ values: [String: FieldValue]) -> String {
+        let kept = values.filter { !$0.value.isEmpty }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(kept) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func custom(fromJSON text: String) throws -> [String: FieldValue] {
+        try JSONDecoder().decode([String: FieldValue].self, from: Data(text.utf8))
+    }
+
+    // MARK: - JSON detail
+
+    static func detailJSON(_ detail: RecordEventView.Detail) -> String {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys]
+        guard let data = try? encoder.encode(detail) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func detail(fromJSON text: String) -> RecordEventView.Detail {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return (try? decoder.decode(RecordEventView.Detail.self, from: Data(text.utf8))) ?? RecordEventView.Detail()
+    }
+
+    // MARK: - Errors
+
+    /// Maps a write refused by a policy (42501: an invisible reference) to not-found, and passes
+    /// everything else through.
+    static func mapWriteError(_ error: any Error, notFound: String) -> any Error {
+        if let pg = error as? PGError, pg.code == .insufficientPrivilege {
+            return CoreError(.notFound, notFound)
+        }
+        return error
+    }
+
+    /// A zone the session can see (and that exists in the tenant).
+    static func zoneIsVisible(_ zoneID: UUID, session: Session, on connection: PGConnection) throws -> Bool {
+        if let visible = session.visibleZoneIDs, !visible.contains(zoneID) { return false }
+        return try connection.query("""
+            SELECT count(*) FROM zones WHERE tenant_id = \(session.tenantID) AND zone_id = \(zoneID)
+            """).scalar(Int.self) == 1
+    }
+
+    /// An active user of the tenant, or `invalidInput` on `field`.
+    static func requireActiveUser(_ userID: UUID, field: String, session: Session, on connection: PGConnection) throws {
+        let count = try connection.query("""
+            SELECT count(*) FROM users
+             WHERE tenant_id = \(session.tenantID) AND user_id = \(userID) AND deactivated_at IS NULL
+            """).scalar(Int.self)
+        guard count == 1 else { throw CoreError.invalid(field, "is not an active user of this company") }
+    }
+}
