@@ -61,6 +61,7 @@ public func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestCon
     authController.addRoutes(to: signedIn)
     DirectoryController(database: database).addRoutes(to: signedIn)
     ConfigurationController(database: database).addRoutes(to: signedIn)
+    RecordsController(database: database).addRoutes(to: signedIn)
     return router
 }
 

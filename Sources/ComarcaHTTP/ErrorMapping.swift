@@ -27,7 +27,11 @@ public enum ErrorMapping {
         case .forbidden:
             return Problem(code: error.code.rawValue, title: "Not allowed for your role", status: .forbidden, detail: error.message)
         case .conflict:
-            return Problem(code: error.code.rawValue, title: "Conflict", status: .conflict, detail: error.message)
+            return Problem(
+                code: error.code.rawValue, title: "Conflict", status: .conflict, detail: error.message,
+                errors: error.fieldErrors.isEmpty ? nil : error.fieldErrors.map { Problem.FieldError(field: $0.field, message: $0.message) })
+        case .preconditionFailed:
+            return Problem(code: error.code.rawValue, title: "The resource changed since you read it", status: .preconditionFailed, detail: error.message)
         case .rateLimited:
             return Problem(code: error.code.rawValue, title: "Too many attempts", status: .tooManyRequests, detail: error.message, retryAfter: error.retryAfterSeconds ?? 60)
         case .invalidInput:

@@ -155,9 +155,13 @@ public final class PGConnection: @unchecked Sendable {
         guard transactionState == .idle else {
             throw PGError(kind: .invalidUsage, message: "a transaction is already open on this connection")
         }
-        try simpleQuery(unsafeSQL: "BEGIN")
         do {
-            for setting in settings { try setLocal(setting) }
+            if settings.isEmpty {
+                try simpleQuery(unsafeSQL: "BEGIN")
+            } else {
+                // BEGIN and every SET LOCAL in one round trip.
+                _ = try pipeline(["BEGIN"] + settings.map(setLocalQuery))
+            }
             let value = try body(self)
             try simpleQuery(unsafeSQL: "COMMIT")
             return value

@@ -61,6 +61,23 @@ struct HTTPIsolationTests {
         Case(method: .post, route: "/v1/tokens", path: { _ in "/v1/tokens" }, body: { _ in #"{"name":"integration"}"# }, repStatus: 403, otherTenantStatus: nil),
         Case(method: .delete, route: "/v1/tokens/{id}", path: { f in "/v1/tokens/\(f.a.tokenIDs["n1"]!)" }, body: nil, repStatus: 404, otherTenantStatus: 404),
         Case(method: .get, route: "/v1/records/{id}/access", path: { f in "/v1/records/\(f.a.records["N1"]!)/access" }, body: nil, repStatus: 404, otherTenantStatus: 404),
+        Case(method: .get, route: "/v1/records", path: { _ in "/v1/records?limit=200" }, body: nil, repStatus: 200, otherTenantStatus: nil),
+        Case(method: .get, route: "/v1/records", path: { _ in "/v1/records?q=cliente" }, body: nil, repStatus: 200, otherTenantStatus: nil),
+        // Creating is allowed; a zone the caller cannot see is not honoured (checked below).
+        Case(method: .post, route: "/v1/records", path: { _ in "/v1/records" },
+             body: { f in #"{"firstName":"Nuevo","lastName":"Cliente","zoneId":"\#(f.a.zones["N1"]!)"}"# }, repStatus: 201, otherTenantStatus: nil),
+        Case(method: .get, route: "/v1/records/{id}", path: { f in "/v1/records/\(f.a.records["N1"]!)" }, body: nil, repStatus: 404, otherTenantStatus: 404),
+        Case(method: .patch, route: "/v1/records/{id}", path: { f in "/v1/records/\(f.a.records["N1"]!)" }, body: { _ in #"{"firstName":"Tomado"}"# }, repStatus: 404, otherTenantStatus: 404),
+        // Reps may not delete at all: the role check answers before any lookup, for every id alike.
+        Case(method: .delete, route: "/v1/records/{id}", path: { f in "/v1/records/\(f.a.records["N1"]!)" }, body: nil, repStatus: 403, otherTenantStatus: 404),
+        Case(method: .get, route: "/v1/records/{id}/history", path: { f in "/v1/records/\(f.a.records["N1"]!)/history" }, body: nil, repStatus: 404, otherTenantStatus: 404),
+        Case(method: .post, route: "/v1/records/{id}/promote", path: { f in "/v1/records/\(f.a.records["N1"]!)/promote" }, body: nil, repStatus: 404, otherTenantStatus: 404),
+        Case(method: .post, route: "/v1/records/{id}/disqualify", path: { f in "/v1/records/\(f.a.records["N1"]!)/disqualify" },
+             body: { _ in #"{"reason":"duplicate"}"# }, repStatus: 404, otherTenantStatus: 404),
+        Case(method: .post, route: "/v1/records/{id}/reopen", path: { f in "/v1/records/\(f.a.records["N1"]!)/reopen" }, body: nil, repStatus: 404, otherTenantStatus: 404),
+        Case(method: .post, route: "/v1/records/{id}/reassign", path: { f in "/v1/records/\(f.a.records["N1"]!)/reassign" },
+             body: { f in #"{"zoneId":"\#(f.a.zones["S1"]!)"}"# }, repStatus: 403, otherTenantStatus: 404),
+        Case(method: .post, route: "/v1/records/{id}/convert", path: { f in "/v1/records/\(f.a.records["N1"]!)/convert" }, body: nil, repStatus: 404, otherTenantStatus: 404),
         // Last: it revokes the caller's own token (never someone else's).
         Case(method: .post, route: "/v1/auth/logout", path: { _ in "/v1/auth/logout" }, body: nil, repStatus: 204, otherTenantStatus: nil),
     ]
@@ -124,11 +141,19 @@ struct HTTPIsolationTests {
     @Test("rejects a rep of another zone: no writes, no records of other zones, nothing changed")
     func repOfAnotherZone() async throws {
         try await HTTPFixture.withApp { f, client in
-            let before = try f.snapshotOfA()
+            var before = try f.snapshotOfA()
             for c in Self.cases {
                 let response = try await client.send(c.method, c.path(f), token: f.a.tokens["s1"], json: c.body?(f))
                 #expect(response.status.code == c.repStatus, "\(c): the S1 rep got \(response.status.code), expected \(c.repStatus)")
-                if c.method != .get && c.route != "/v1/auth/logout" {
+                // Records of other zones never appear, whatever the route.
+                let text = String(buffer: response.body).lowercased()
+                for code in ["N1", "N2"] {
+                    #expect(!text.contains(f.a.records[code]!.uuidString.lowercased()), "\(c): the S1 rep saw zone \(code)'s record")
+                }
+                if c.method == .post && c.route == "/v1/records" {
+                    // A legitimate create in the rep's own zone: that is the new baseline.
+                    before = try f.snapshotOfA()
+                } else if c.method != .get && c.route != "/v1/auth/logout" {
                     #expect(try f.snapshotOfA() == before, "\(c) by the S1 rep changed tenant A")
                 }
             }

@@ -28,6 +28,13 @@ struct Options {
     }
 }
 
+if CommandLine.arguments.dropFirst().first == "pgbench-script" {
+    // comarca-bench pgbench-script TOKEN: the SQL of one GET /v1/records?limit=50, for pgbench.
+    let token = CommandLine.arguments.dropFirst(2).first ?? ""
+    print(try PgbenchScript.script(token: token, conninfo: ProcessInfo.processInfo.environment["COMARCA_APP_DATABASE_URL"] ?? ""), terminator: "")
+    exit(0)
+}
+
 let options = Options(CommandLine.arguments)
 let conninfo = ProcessInfo.processInfo.environment["COMARCA_APP_DATABASE_URL"] ?? ""
 let scope = AccessScope(tenantID: options.tenant, actorID: nil, visibility: .zones([options.zone]))

@@ -166,14 +166,22 @@ public struct AuthService: Sendable {
     /// role and visible zones, COMMIT). An unknown, malformed, expired or revoked token, an invite,
     /// a deactivated user or a suspended tenant throw `unauthenticated`.
     public func authenticate(token: String, on connection: PGConnection) throws -> Session {
-        guard let parsed = AuthToken.parse(token) else { throw Self.unauthenticated }
+        guard let (tenantID, settings, query) = Self.authenticationStatement(token: token) else { throw Self.unauthenticated }
+        let rows = try connection.pipelinedTransaction(settings: settings, [query])[0]
+        return try SessionLoader.session(from: rows, tenantID: tenantID)
+    }
+
+    /// The one statement (and its transaction settings) that resolves a token into a session;
+    /// nil for a token that is not even well-formed. Public so the benchmark can give pgbench
+    /// exactly what the service sends.
+    public static func authenticationStatement(token: String) -> (tenantID: UUID, settings: [PGSetting], query: PGQuery)? {
+        guard let parsed = AuthToken.parse(token) else { return nil }
         let source: PGQuery = """
             SELECT a.user_id, a.role_id, a.token_id FROM comarca.authenticate_token(\(parsed.tenantID), \(parsed.hash)) a
             """
         let query = SessionLoader.sessionQuery(tenantID: parsed.tenantID, source: source)
         let scope = AccessScope(tenantID: parsed.tenantID, actorID: nil, visibility: .zones([]))
-        let rows = try connection.pipelinedTransaction(settings: scope.settings, [query])[0]
-        return try SessionLoader.session(from: rows, tenantID: parsed.tenantID)
+        return (parsed.tenantID, scope.settings, query)
     }
 
     // MARK: - Tokens

@@ -1,0 +1,190 @@
+public import Foundation
+public import PGClient
+
+/// Lists and searches records for a session: filters, sort, keyset pagination and a search term
+/// that stays index-backed under row-level security (sql/0009: folded word tokens matched by
+/// prefix with leakproof operators).
+public enum RecordQuery {
+    public enum Sort: String, Sendable, CaseIterable {
+        case updated, created, name
+    }
+
+    public struct CustomFilter: Sendable, Equatable {
+        public enum Operator: String, Sendable { case eq, gte, lte }
+        public let key: String
+        public let op: Operator
+        public let value: String
+        public init(key: String, op: Operator, value: String) {
+            self.key = key
+            self.op = op
+            self.value = value
+        }
+    }
+
+    public struct Filter: Sendable {
+        public var stages: [String] = []
+        public var zoneIDs: [UUID] = []
+        public var source: String?
+        public var campaignID: UUID?
+        public var ownerID: UUID?
+        public var updatedSince: Date?
+        public var custom: [CustomFilter] = []
+        /// Free text: every word must prefix-match a word of the name, company, e-mail, phone or tax id.
+        public var search: String?
+        public var sort: Sort = .updated
+        public var descending = true
+        public init() {}
+    }
+
+    public struct Summary: Sendable, Codable, Equatable {
+        public let id: UUID
+        public let zoneId: UUID
+        public let ownerUserId: UUID?
+        public let accountId: UUID?
+        public let stage: String
+        public let disqualifiedReason: String?
+        public let displayName: String
+        public let firstName: String?
+        public let lastName: String?
+        public let companyName: String?
+        public let email: String?
+        public let phone: String?
+        public let taxId: String?
+        public let source: String?
+        public let campaignId: UUID?
+        public let externalId: String?
+        public let custom: [String: FieldValue]
+        public let version: Int
+        public let createdAt: Date
+        public let updatedAt: Date
+    }
+
+    static let stages: Set<String> = ["target", "potential", "contact", "disqualified"]
+    static let customKeyPattern = #"^[a-z][a-z0-9_]{0,62}$"#
+
+    /// The words of a search, folded the way sql/0009 folds tokens; words under 2 characters
+    /// are dropped (they would match half the tenant), at most 5 words.
+    static func searchTerms(_ text: String) throws -> [String] {
+        let words = text.split(whereSeparator: { $0.isWhitespace }).map(String.init).filter { $0.count >= 2 }
+        guard words.count <= 5 else { throw CoreError.invalid("q", "at most 5 words") }
+        guard words.allSatisfy({ $0.count <= 100 }) else { throw CoreError.invalid("q", "words of at most 100 characters") }
+        return words
+    }
+
+    public static func list(_ session: Session, filter: Filter, page: PageRequest, on connection: PGConnection) throws -> Page<Summary> {
+        try session.require(.list, on: .records)
+        guard let sql = try statement(session, filter: filter, page: page) else { return Page(items: [], nextCursor: nil) }
+        return try run(sql, page: page, on: connection)
+    }
+
+    /// The one SELECT a list sends (nil when the caller can see none of the asked zones). Public
+    /// so the benchmark can hand pgbench exactly what the service sends.
+    public static func statement(_ session: Session, filter: Filter, page: PageRequest) throws -> PGQuery? {
+        var problems: [CoreError.FieldError] = []
+        for stage in filter.stages where !stages.contains(stage) {
+            problems.append(.init(field: "stage", message: "one of target, potential, contact, disqualified"))
+        }
+        for custom in filter.custom where custom.key.range(of: customKeyPattern, options: .regularExpression) == nil {
+            problems.append(.init(field: "custom.\(custom.key)", message: "not a field key"))
+        }
+        guard problems.isEmpty else { throw CoreError(.invalidInput, "invalid filter", fieldErrors: problems) }
+
+        var sql: PGQuery = """
+            SELECT r.record_id, r.zone_id, r.owner_user_id, r.account_id, r.stage, r.disqualified_reason,
+                   r.display_name, r.first_name, r.last_name, r.company_name, r.email, r.phone, r.tax_id,
+                   r.source, r.campaign_id, r.external_id, r.custom::text, r.version, r.created_at, r.updated_at,
+                   \(unsafeRaw: sortColumn(filter.sort))::text AS sort_key
+              FROM records r
+             WHERE r.tenant_id = \(session.tenantID)
+            """
+        // The policy filters by zone anyway; saying it here too lets a rep's "latest in my zone"
+        // read the (tenant, zone, updated_at) index in order (DESIGN.md, pitfalls).
+        var zones = filter.zoneIDs
+        if let visible = session.visibleZoneIDs {
+            zones = zones.isEmpty ? visible : zones.filter(visible.contains)
+            if zones.isEmpty { return nil }
+        }
+        if zones.count == 1 {
+            sql.append(" AND r.zone_id = \(zones[0])")
+        } else if !zones.isEmpty {
+            sql.append(" AND r.zone_id = ANY(\(zones))")
+        }
+        if !filter.stages.isEmpty { sql.append(" AND r.stage = ANY(\(filter.stages))") }
+        if let source = filter.source { sql.append(" AND r.source = \(source)") }
+        if let campaign = filter.campaignID { sql.append(" AND r.campaign_id = \(campaign)") }
+        if let owner = filter.ownerID { sql.append(" AND r.owner_user_id = \(owner)") }
+        if let since = filter.updatedSince { sql.append(" AND r.updated_at >= \(since)") }
+        for custom in filter.custom {
+            switch custom.op {
+            case .eq:
+                sql.append(" AND r.custom ->> \(custom.key) = \(custom.value)")
+            case .gte, .lte:
+                let comparison = custom.op == .gte ? ">=" : "<="
+                if let number = Decimal(string: custom.value, locale: Locale(identifier: "en_US_POSIX")), custom.value.allSatisfy({ $0.isNumber || $0 == "." || $0 == "-" }) {
+                    // Only values that are numbers take part; a text value is not "greater".
+                    sql.append(" AND (CASE WHEN r.custom ->> \(custom.key) ~ '^-?[0-9]+(\\.[0-9]+)?$' THEN (r.custom ->> \(custom.key))::numeric END) \(unsafeRaw: comparison) \(number)")
+                } else if custom.value.range(of: #"^\d{4}-\d{2}-\d{2}"#, options: .regularExpression) != nil {
+                    // ISO dates and datetimes compare correctly as text.
+                    sql.append(" AND (CASE WHEN r.custom ->> \(custom.key) ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}' THEN r.custom ->> \(custom.key) END) \(unsafeRaw: comparison) \(custom.value)")
+                } else {
+                    throw CoreError.invalid("custom.\(custom.key)", "a range needs a number or an ISO date")
+                }
+            }
+        }
+        if let search = filter.search {
+            for term in try searchTerms(search) {
+                // One index range per word; tokens share the records' zone policy.
+                sql.append("""
+                     AND r.record_id IN (SELECT t.record_id FROM record_search_tokens t
+                                          WHERE t.tenant_id = \(session.tenantID)
+                                            AND t.token >= comarca.fold(\(term))
+                                            AND t.token < comarca.fold(\(term)) || chr(1114111))
+                    """)
+            }
+        }
+
+        // Keyset: (sort key, record_id), both in the same direction. The cursor carries the key as
+        // PostgreSQL printed it, so it reads back exactly (no rounding of timestamps).
+        let column = sortColumn(filter.sort)
+        let direction = filter.descending ? "DESC" : "ASC"
+        let comparison = filter.descending ? "<" : ">"
+        if let after = page.after {
+            guard after.count == 2, let id = UUID(uuidString: after[1]) else { throw CoreError.invalid("cursor", "not one this API issued") }
+            if filter.sort == .name {
+                sql.append(" AND (r.display_name, r.record_id) \(unsafeRaw: comparison) (\(after[0]), \(id))")
+            } else {
+                sql.append(" AND (\(unsafeRaw: column), r.record_id) \(unsafeRaw: comparison) (\(after[0])::timestamptz, \(id))")
+            }
+        }
+        sql.append(" ORDER BY \(unsafeRaw: column) \(unsafeRaw: direction), r.record_id \(unsafeRaw: direction) LIMIT \(page.limit + 1)")
+        return sql
+    }
+
+    static func run(_ sql: PGQuery, page: PageRequest, on connection: PGConnection) throws -> Page<Summary> {
+        let rows = try connection.query(sql)
+        var keys: [UUID: String] = [:]
+        let summaries = try rows.map { row -> Summary in
+            let customText = try row.decode(String.self, at: 16)
+            let custom = try JSONDecoder().decode([String: FieldValue].self, from: Data(customText.utf8))
+            let id: UUID = try row.decode(at: 0)
+            keys[id] = try row.decode(String.self, at: 20)
+            return Summary(
+                id: id, zoneId: try row.decode(at: 1), ownerUserId: try row.decode(at: 2),
+                accountId: try row.decode(at: 3), stage: try row.decode(at: 4), disqualifiedReason: try row.decode(at: 5),
+                displayName: try row.decode(at: 6), firstName: try row.decode(at: 7), lastName: try row.decode(at: 8),
+                companyName: try row.decode(at: 9), email: try row.decode(at: 10), phone: try row.decode(at: 11),
+                taxId: try row.decode(at: 12), source: try row.decode(at: 13), campaignId: try row.decode(at: 14),
+                externalId: try row.decode(at: 15), custom: custom, version: try row.decode(at: 17),
+                createdAt: try row.decode(at: 18), updatedAt: try row.decode(at: 19))
+        }
+        return page.page(from: summaries) { [keys[$0.id] ?? "", $0.id.uuidString] }
+    }
+
+    static func sortColumn(_ sort: Sort) -> String {
+        switch sort {
+        case .updated: return "r.updated_at"
+        case .created: return "r.created_at"
+        case .name: return "r.display_name"
+        }
+    }
+}
