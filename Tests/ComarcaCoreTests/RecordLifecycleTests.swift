@@ -39,10 +39,10 @@ struct RecordFixture {
     let sdr: Session
     let svq: Session
 
-    static func with(_ body: (RecordFixture) throws -> Void) async throws {
+    static func with(fields: String = "", _ body: (RecordFixture) throws -> Void) async throws {
         try await TestDatabase.withMigrated { database in
             let owner = try database.connectAsOwner()
-            try TenantSetup.apply(try TenantSpec.parse(yaml, fileName: "acme.yaml"), on: owner)
+            try TenantSetup.apply(try TenantSpec.parse(yaml + "\n" + fields, fileName: "acme.yaml"), on: owner)
             let tenantID = try #require(try TenantSetup.tenantID(forSlug: "acme", on: owner))
             let (zones, users) = try owner.transaction(settings: AccessScope.operator_(tenantID: tenantID).settings) { tx in
                 (
@@ -268,6 +268,52 @@ struct RecordLifecycleTests {
             #expect(error.code == .invalidInput)
             let done = try f.run(f.bio) { tx in try RecordService.disqualify(f.bio, id: record.id, reason: "b2c", on: tx) }
             #expect(done.disqualifiedReason == "b2c")
+        }
+    }
+
+    @Test("the tenant's field specs apply: custom values are normalised, a field required from potential stops the promotion with no event, a unique custom value is a conflict naming only the field")
+    func fieldSpecs() async throws {
+        let fields = """
+            fields:
+              records:
+                - {key: sector, type: single_choice, label: {es: Sector, en: Sector}, required_from_stage: potential,
+                   options: [{code: ind, label: Industria}, {code: ser, label: Servicios}]}
+                - {key: vat, label: CIF empresa, type: tax_id, unique: true}
+            """
+        try await RecordFixture.with(fields: fields) { f in
+            let record = try f.run(f.bio) { tx in
+                try RecordService.create(f.bio, RecordInput(firstName: "Leire", email: "leire@example.com"), custom: ["vat": .string("b-95123451")], on: tx)
+            }
+            #expect(record.custom == ["vat": .string("B95123451")])
+
+            let badChoice = try f.error(f.bio) { tx in
+                _ = try RecordService.create(f.bio, RecordInput(firstName: "Otro"), custom: ["sector": .string("minería")], on: tx)
+            }
+            #expect(badChoice.code == .invalidInput)
+            #expect(badChoice.fieldErrors.map(\.field) == ["sector"])
+            let builtinAsCustom = try f.error(f.bio) { tx in
+                _ = try RecordService.create(f.bio, RecordInput(firstName: "Otro"), custom: ["email": .string("x@example.com")], on: tx)
+            }
+            #expect(builtinAsCustom.code == .invalidInput)
+
+            let missing = try f.error(f.bio) { tx in _ = try RecordService.promote(f.bio, id: record.id, on: tx) }
+            #expect(missing.code == .invalidInput)
+            #expect(missing.fieldErrors.map(\.field) == ["sector"])
+            #expect(try f.events(of: record.id).count == 1)
+
+            let withSector = try f.run(f.bio) { tx in
+                try RecordService.update(f.bio, id: record.id, RecordChanges(), custom: ["Sector": .string("Servicios")], expectedVersion: record.version, on: tx)
+            }
+            #expect(withSector.custom == ["vat": .string("B95123451"), "sector": .string("ser")])
+            #expect(try f.run(f.bio) { tx in try RecordService.promote(f.bio, id: record.id, on: tx) }.stage == .potential)
+
+            let taken = try f.error(f.sdr) { tx in
+                _ = try RecordService.create(f.sdr, RecordInput(firstName: "Iker"), custom: ["vat": .string("B95123451")], on: tx)
+            }
+            #expect(taken.code == .conflict)
+            #expect(taken.fieldErrors.map(\.field) == ["vat"])
+            #expect(!taken.message.contains("B95123451") && !taken.message.contains("Leire"))
+            #expect(try f.count("records") == 1)
         }
     }
 

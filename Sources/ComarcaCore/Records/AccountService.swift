@@ -85,7 +85,16 @@ public enum AccountService {
             { province = try RecordSupport.text(input.province, field: "province", max: 100) },
         ])
         guard let name else { throw CoreError.invalid("name", "an account needs a name") }
-        let customValues = try RecordSupport.validateCustom(custom, entity: .accounts, stage: nil, partial: false, session: session, on: connection)
+        var given: [String: String] = ["name": name]
+        given["tax_id"] = taxID
+        given["sector"] = sector
+        given["size"] = size
+        given["province"] = province
+        let fields = try RecordSupport.validateFields(
+            entity: .accounts, builtins: given, custom: custom, stage: nil, partial: false, session: session, on: connection)
+        let customValues = fields.custom
+        var written = customValues
+        for (key, value) in fields.builtins { written[key] = value }
         if let taxID { try rejectTaxIDInUse(taxID, excluding: nil, session: session, on: connection) }
         do {
             return try connection.query("""
@@ -96,6 +105,8 @@ public enum AccountService {
                 """).scalar(UUID.self)
         } catch let error as PGError where error.code == .uniqueViolation && error.constraint == "accounts_tax_id_key" {
             throw taxIDElsewhere
+        } catch let error as PGError {
+            throw RecordSupport.uniqueFieldConflict(error, uniqueKeys: fields.uniqueKeys, written: written) ?? error
         }
     }
 
@@ -196,9 +207,26 @@ public enum AccountService {
             { if let change = changes.province { province = try RecordSupport.text(change, field: "province", max: 100) } },
         ])
         var merged = try RecordSupport.custom(fromJSON: current.5)
-        if !custom.isEmpty {
-            let validated = try RecordSupport.validateCustom(custom, entity: .accounts, stage: nil, partial: true, session: session, on: connection)
-            for (key, value) in validated { merged[key] = value.isEmpty ? nil : value }
+        var changed: [String: String] = [:]
+        if changes.name != nil { changed["name"] = name }
+        if changes.taxId != nil { changed["tax_id"] = taxID ?? "" }
+        if changes.sector != nil { changed["sector"] = sector ?? "" }
+        if changes.size != nil { changed["size"] = size ?? "" }
+        if changes.province != nil { changed["province"] = province ?? "" }
+        var uniqueKeys: Set<String> = []
+        if !changed.isEmpty || !custom.isEmpty {
+            let existing = RecordSupport.existingValues(
+                builtins: ["name": current.0, "tax_id": current.1, "sector": current.2, "size": current.3, "province": current.4],
+                custom: merged)
+            let fields = try RecordSupport.validateFields(
+                entity: .accounts, builtins: changed, custom: custom, stage: nil, partial: true, existing: existing,
+                session: session, on: connection)
+            for (key, value) in fields.custom { merged[key] = value.isEmpty ? nil : value }
+            uniqueKeys = fields.uniqueKeys
+        }
+        var written = merged
+        for (key, value) in ["name": name, "tax_id": taxID, "sector": sector, "size": size, "province": province] {
+            written[key] = value.map(FieldValue.string) ?? .null
         }
         if let taxID, taxID != current.1 { try rejectTaxIDInUse(taxID, excluding: id, session: session, on: connection) }
         do {
@@ -210,6 +238,8 @@ public enum AccountService {
                 """)
         } catch let error as PGError where error.code == .uniqueViolation && error.constraint == "accounts_tax_id_key" {
             throw taxIDElsewhere
+        } catch let error as PGError {
+            throw RecordSupport.uniqueFieldConflict(error, uniqueKeys: uniqueKeys, written: written) ?? error
         }
         return try get(session, id: id, on: connection)
     }

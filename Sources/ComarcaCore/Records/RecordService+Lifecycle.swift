@@ -77,7 +77,7 @@ extension RecordService {
     static func requireStage(_ stage: Stage, of record: Locked, accountID: UUID?, session: Session, on connection: PGConnection) throws {
         try Lifecycle.requireFields(
             for: stage, .init(hasEmail: record.email != nil, hasPhone: record.phone != nil, hasAccount: accountID != nil))
-        _ = try RecordSupport.validateCustom(record.custom, entity: .records, stage: stage, partial: false, session: session, on: connection)
+        try RecordSupport.requireStageFields(entity: .records, existing: record.fieldValues, stage: stage, session: session, on: connection)
     }
 
     static func setStage(_ session: Session, _ record: Locked, to stage: Stage, reason: String?, on connection: PGConnection) throws {

@@ -35,7 +35,22 @@ public enum RecordService {
                 .invalidInput, "a record needs a name, a company, an email or a phone",
                 fieldErrors: [.init(field: "firstName", message: "a record needs a name, a company, an email or a phone")])
         }
-        let customValues = try RecordSupport.validateCustom(custom, entity: .records, stage: .target, partial: false, session: session, on: connection)
+        var given: [String: String] = ["display_name": displayName]
+        given["first_name"] = firstName
+        given["last_name"] = lastName
+        given["company_name"] = companyName
+        given["email"] = email
+        given["phone"] = phone
+        given["tax_id"] = taxID
+        given["source"] = source
+        given["campaign_id"] = input.campaignId?.uuidString.lowercased()
+        let fields = try RecordSupport.validateFields(
+            entity: .records, builtins: given, custom: custom, stage: .target, partial: false, session: session, on: connection)
+        // The tenant's source list decides the code ("Web" → "web").
+        source = fields.builtins["source"].map(\.plainText).flatMap { $0.isEmpty ? nil : $0 }
+        let customValues = fields.custom
+        var written = customValues
+        for (key, value) in fields.builtins { written[key] = value }
 
         var zoneID = session.zoneID
         if let requested = input.zoneId, try RecordSupport.zoneIsVisible(requested, session: session, on: connection) {
@@ -63,6 +78,8 @@ public enum RecordService {
                 throw CoreError(
                     .conflict, "a record with this external id already exists",
                     fieldErrors: [.init(field: "externalId", message: "already used by another record")])
+            } catch let error as PGError {
+                throw RecordSupport.uniqueFieldConflict(error, uniqueKeys: fields.uniqueKeys, written: written) ?? error
             }
             try writeEvent(
                 session, recordID: recordID, zoneID: zoneID, kind: "created", from: nil, to: .target, reason: nil,
@@ -192,6 +209,17 @@ public enum RecordService {
         let campaignID: UUID?
         let custom: [String: FieldValue]
         let version: Int
+
+        /// Built-in columns and custom values by field key, as the field specs read them.
+        var fieldValues: [String: FieldValue] {
+            RecordSupport.existingValues(
+                builtins: [
+                    "first_name": firstName, "last_name": lastName, "company_name": companyName, "email": email,
+                    "phone": phone, "tax_id": taxID, "source": source, "campaign_id": campaignID?.uuidString.lowercased(),
+                    "display_name": RecordService.displayName(firstName: firstName, lastName: lastName, companyName: companyName, email: email, phone: phone),
+                ],
+                custom: custom)
+        }
     }
 
     static func lock(_ session: Session, id: UUID, expectedVersion: Int?, on connection: PGConnection) throws -> Locked {
@@ -252,11 +280,25 @@ public enum RecordService {
             for: current.stage,
             .init(hasEmail: email != nil, hasPhone: phone != nil, hasAccount: current.accountID != nil))
 
+        var changed: [String: String] = [:]
+        if changes.firstName != nil { changed["first_name"] = firstName ?? "" }
+        if changes.lastName != nil { changed["last_name"] = lastName ?? "" }
+        if changes.companyName != nil { changed["company_name"] = companyName ?? "" }
+        if changes.email != nil { changed["email"] = email ?? "" }
+        if changes.phone != nil { changed["phone"] = phone ?? "" }
+        if changes.taxId != nil { changed["tax_id"] = taxID ?? "" }
+        if !changed.isEmpty { changed["display_name"] = displayName }
         var merged = current.custom
-        if !custom.isEmpty {
-            let validated = try RecordSupport.validateCustom(custom, entity: .records, stage: current.stage, partial: true, session: session, on: connection)
-            for (key, value) in validated { merged[key] = value.isEmpty ? nil : value }
+        var uniqueKeys: Set<String> = []
+        if !changed.isEmpty || !custom.isEmpty {
+            let fields = try RecordSupport.validateFields(
+                entity: .records, builtins: changed, custom: custom, stage: current.stage, partial: true,
+                existing: current.fieldValues, session: session, on: connection)
+            for (key, value) in fields.custom { merged[key] = value.isEmpty ? nil : value }
+            uniqueKeys = fields.uniqueKeys
         }
+        var written = merged
+        for (key, value) in changed { written[key] = .string(value) }
 
         try rejectDuplicates(
             email: email != current.email ? email : nil, phone: phone != current.phone ? phone : nil,
@@ -275,6 +317,8 @@ public enum RecordService {
             throw CoreError(
                 .conflict, "a record with this external id already exists",
                 fieldErrors: [.init(field: "externalId", message: "already used by another record")])
+        } catch let error as PGError {
+            throw RecordSupport.uniqueFieldConflict(error, uniqueKeys: uniqueKeys, written: written) ?? error
         }
         return try get(session, id: id, on: connection)
     }

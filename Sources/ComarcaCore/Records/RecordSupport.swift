@@ -67,20 +67,63 @@ enum RecordSupport {
         }
     }
 
-    // MARK: - Custom fields
+    // MARK: - Field specs
 
-    /// The one call site for the tenant's field specs, for every entity and path.
-    ///
-    /// FIELD SPECS CALL SITE: until `FieldSpecs` lands this passes values through (dropping empty
-    /// ones). When it does, replace the body with
-    ///     try FieldSpecs.load(tenantID: session.tenantID, entity: entity, on: connection)
-    ///         .validate(values, stage: stage?.rawValue, partial: partial)
-    /// followed by the same empty-value filter.
-    static func validateCustom(
-        _ values: [String: FieldValue], entity: Entity, stage: Stage?, partial: Bool,
-        session: Session, on connection: PGConnection
-    ) throws -> [String: FieldValue] {
-        values
+    /// The one call site for the tenant's field specs, for every entity and path: the given
+    /// built-in values (column keys such as `email`, `source`; "" clears) and custom values go
+    /// through `FieldSpecSet.validate` together, so the tenant's settings for built-ins (required,
+    /// required from a stage, choice options such as the source list) and its custom fields are
+    /// checked alike. Returns both parts normalised; empty values come back as `.null`.
+    static func validateFields(
+        entity: FieldEntity, builtins: [String: String], custom: [String: FieldValue], stage: Stage?, partial: Bool,
+        existing: [String: FieldValue]? = nil, session: Session, on connection: PGConnection
+    ) throws -> (builtins: [String: FieldValue], custom: [String: FieldValue], uniqueKeys: Set<String>) {
+        let specs = try FieldSpecs.load(tenantID: session.tenantID, entity: entity, on: connection)
+        var values = builtins.mapValues { FieldValue.string($0) }
+        var errors: [CoreError.FieldError] = []
+        for (name, value) in custom {
+            if let spec = specs.field(name), spec.builtin {
+                errors.append(.init(field: "custom.\(name)", message: "is the built-in field \(spec.key); give it as such"))
+            } else {
+                values[name] = value
+            }
+        }
+        guard errors.isEmpty else {
+            throw CoreError(.invalidInput, errors.map { "\($0.field): \($0.message)" }.joined(separator: "; "), fieldErrors: errors)
+        }
+        let result = try specs.validate(values, stage: stage?.rawValue, partial: partial, existing: existing)
+        let builtinKeys = specs.builtinKeys
+        let uniqueKeys = Set(specs.active.filter(\.unique).map(\.key))
+        return (result.filter { builtinKeys.contains($0.key) }, result.filter { !builtinKeys.contains($0.key) }, uniqueKeys)
+    }
+
+    /// Checks the fields required from `stage` on against a row's stored values (a lifecycle move).
+    static func requireStageFields(
+        entity: FieldEntity, existing: [String: FieldValue], stage: Stage, session: Session, on connection: PGConnection
+    ) throws {
+        let specs = try FieldSpecs.load(tenantID: session.tenantID, entity: entity, on: connection)
+        _ = try specs.validate([:], stage: stage.rawValue, partial: true, existing: existing)
+    }
+
+    /// Built-in column values and custom values in one dictionary, as `validate` reads `existing`.
+    static func existingValues(builtins: [String: String?], custom: [String: FieldValue]) -> [String: FieldValue] {
+        var values = custom
+        for (key, value) in builtins { values[key] = value.map(FieldValue.string) ?? .null }
+        return values
+    }
+
+    /// A unique field's claim (sql/0007) refused: a conflict naming the field only, never the
+    /// value or the row that holds it. PostgreSQL leaves the key out of the error under RLS, so
+    /// the field is the unique one among `written` (the row's values by field key); with several,
+    /// all of them are named.
+    static func uniqueFieldConflict(_ error: PGError, uniqueKeys: Set<String>, written: [String: FieldValue]) -> CoreError? {
+        guard error.code == .uniqueViolation, error.constraint == "record_unique_values_value_key" else { return nil }
+        let fields = uniqueKeys.filter { !(written[$0]?.isEmpty ?? true) }.sorted()
+        let names = fields.isEmpty ? ["custom"] : fields
+        let message = "already used by another row of the company (the field is unique)"
+        return CoreError(
+            .conflict, names.count == 1 ? "\(names[0]): this value is \(message)" : "one of \(names.joined(separator: ", ")) holds a value \(message)",
+            fieldErrors: names.map { .init(field: $0, message: message) })
     }
 
     static func customJSON(_ values: [String: FieldValue]) -> String {
