@@ -62,6 +62,7 @@ public func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestCon
     DirectoryController(database: database).addRoutes(to: signedIn)
     ConfigurationController(database: database).addRoutes(to: signedIn)
     RecordsController(database: database).addRoutes(to: signedIn)
+    AccountsActivitiesController(database: database).addRoutes(to: signedIn)
     return router
 }
 

@@ -21,6 +21,8 @@ struct HTTPFixture: Sendable {
         var tokens: [String: String] = [:]
         var tokenIDs: [String: UUID] = [:]
         var records: [String: UUID] = [:]
+        var accounts: [String: UUID] = [:]
+        var activities: [String: UUID] = [:]
     }
 
     let a: Tenant
@@ -65,6 +67,15 @@ struct HTTPFixture: Sendable {
                     INSERT INTO records (tenant_id, zone_id, display_name) VALUES (\(id), \(tenant.zones[code]!), \("Cliente " + code))
                     RETURNING record_id
                     """).scalar(UUID.self)
+                tenant.accounts[code] = try tx.query("""
+                    INSERT INTO accounts (tenant_id, zone_id, name) VALUES (\(id), \(tenant.zones[code]!), \("Empresa " + code + " " + slug))
+                    RETURNING account_id
+                    """).scalar(UUID.self)
+                tenant.activities[code] = try tx.query("""
+                    INSERT INTO activities (tenant_id, zone_id, kind, subject, record_id, due_at)
+                    VALUES (\(id), \(tenant.zones[code]!), 'call', \("Llamar " + code), \(tenant.records[code]!), now() - interval '1 day')
+                    RETURNING activity_id
+                    """).scalar(UUID.self)
             }
         }
         let auth = AuthService()
@@ -105,6 +116,8 @@ struct HTTPFixture: Sendable {
                   (SELECT string_agg(concat_ws(',', user_id, email, display_name, role_id, zone_id, deactivated_at), ';' ORDER BY email) FROM users WHERE tenant_id = \(a.id)),
                   (SELECT string_agg(concat_ws(',', key, name, scope, permissions::text), ';' ORDER BY key) FROM roles WHERE tenant_id = \(a.id)),
                   (SELECT string_agg(concat_ws(',', record_id, zone_id, display_name, version), ';' ORDER BY record_id) FROM records WHERE tenant_id = \(a.id)),
+                  (SELECT string_agg(concat_ws(',', account_id, zone_id, name, version), ';' ORDER BY account_id) FROM accounts WHERE tenant_id = \(a.id)),
+                  (SELECT string_agg(concat_ws(',', activity_id, zone_id, subject, due_at, done_at), ';' ORDER BY activity_id) FROM activities WHERE tenant_id = \(a.id)),
                   (SELECT count(*) FROM auth_tokens WHERE tenant_id = \(a.id) AND revoked_at IS NULL))
                 """).scalar(String.self)
         }

@@ -78,6 +78,21 @@ struct HTTPIsolationTests {
         Case(method: .post, route: "/v1/records/{id}/reassign", path: { f in "/v1/records/\(f.a.records["N1"]!)/reassign" },
              body: { f in #"{"zoneId":"\#(f.a.zones["S1"]!)"}"# }, repStatus: 403, otherTenantStatus: 404),
         Case(method: .post, route: "/v1/records/{id}/convert", path: { f in "/v1/records/\(f.a.records["N1"]!)/convert" }, body: nil, repStatus: 404, otherTenantStatus: 404),
+        Case(method: .get, route: "/v1/accounts", path: { _ in "/v1/accounts?limit=200" }, body: nil, repStatus: 200, otherTenantStatus: nil),
+        Case(method: .post, route: "/v1/accounts", path: { _ in "/v1/accounts" },
+             body: { f in #"{"name":"Nueva Empresa","zoneId":"\#(f.a.zones["N1"]!)"}"# }, repStatus: 201, otherTenantStatus: nil),
+        Case(method: .get, route: "/v1/accounts/{id}", path: { f in "/v1/accounts/\(f.a.accounts["N1"]!)" }, body: nil, repStatus: 404, otherTenantStatus: 404),
+        Case(method: .patch, route: "/v1/accounts/{id}", path: { f in "/v1/accounts/\(f.a.accounts["N1"]!)" }, body: { _ in #"{"sector":"otro"}"# }, repStatus: 404, otherTenantStatus: 404),
+        Case(method: .delete, route: "/v1/accounts/{id}", path: { f in "/v1/accounts/\(f.a.accounts["N1"]!)" }, body: nil, repStatus: 403, otherTenantStatus: 404),
+        Case(method: .get, route: "/v1/accounts/{id}/activities", path: { f in "/v1/accounts/\(f.a.accounts["N1"]!)/activities" }, body: nil, repStatus: 404, otherTenantStatus: 404),
+        Case(method: .get, route: "/v1/records/{id}/activities", path: { f in "/v1/records/\(f.a.records["N1"]!)/activities" }, body: nil, repStatus: 404, otherTenantStatus: 404),
+        Case(method: .get, route: "/v1/activities", path: { _ in "/v1/activities?limit=200" }, body: nil, repStatus: 200, otherTenantStatus: nil),
+        Case(method: .post, route: "/v1/activities", path: { _ in "/v1/activities" },
+             body: { f in #"{"kind":"note","subject":"Intruso","recordId":"\#(f.a.records["N1"]!)"}"# }, repStatus: 404, otherTenantStatus: 404),
+        Case(method: .get, route: "/v1/activities/{id}", path: { f in "/v1/activities/\(f.a.activities["N1"]!)" }, body: nil, repStatus: 404, otherTenantStatus: 404),
+        Case(method: .patch, route: "/v1/activities/{id}", path: { f in "/v1/activities/\(f.a.activities["N1"]!)" }, body: { _ in #"{"subject":"Tomada"}"# }, repStatus: 404, otherTenantStatus: 404),
+        Case(method: .delete, route: "/v1/activities/{id}", path: { f in "/v1/activities/\(f.a.activities["N1"]!)" }, body: nil, repStatus: 403, otherTenantStatus: 404),
+        Case(method: .post, route: "/v1/activities/{id}/complete", path: { f in "/v1/activities/\(f.a.activities["N1"]!)/complete" }, body: nil, repStatus: 404, otherTenantStatus: 404),
         // Last: it revokes the caller's own token (never someone else's).
         Case(method: .post, route: "/v1/auth/logout", path: { _ in "/v1/auth/logout" }, body: nil, repStatus: 204, otherTenantStatus: nil),
     ]
@@ -89,7 +104,8 @@ struct HTTPIsolationTests {
 
     /// Tenant A's identifiers and e-mails: none may appear in a response to an outsider.
     static func secretsOfA(_ f: HTTPFixture) -> [String] {
-        (Array(f.a.zones.values) + Array(f.a.users.values) + Array(f.a.records.values) + Array(f.a.tokenIDs.values))
+        (Array(f.a.zones.values) + Array(f.a.users.values) + Array(f.a.records.values) + Array(f.a.tokenIDs.values)
+            + Array(f.a.accounts.values) + Array(f.a.activities.values))
             .map { $0.uuidString.lowercased() } + ["@alfa.test", "alfa"]
     }
 
@@ -145,12 +161,14 @@ struct HTTPIsolationTests {
             for c in Self.cases {
                 let response = try await client.send(c.method, c.path(f), token: f.a.tokens["s1"], json: c.body?(f))
                 #expect(response.status.code == c.repStatus, "\(c): the S1 rep got \(response.status.code), expected \(c.repStatus)")
-                // Records of other zones never appear, whatever the route.
+                // Records, accounts and activities of other zones never appear, whatever the route.
                 let text = String(buffer: response.body).lowercased()
                 for code in ["N1", "N2"] {
-                    #expect(!text.contains(f.a.records[code]!.uuidString.lowercased()), "\(c): the S1 rep saw zone \(code)'s record")
+                    for id in [f.a.records[code]!, f.a.accounts[code]!, f.a.activities[code]!] {
+                        #expect(!text.contains(id.uuidString.lowercased()), "\(c): the S1 rep saw something of zone \(code)")
+                    }
                 }
-                if c.method == .post && c.route == "/v1/records" {
+                if c.method == .post && ["/v1/records", "/v1/accounts", "/v1/activities"].contains(c.route) {
                     // A legitimate create in the rep's own zone: that is the new baseline.
                     before = try f.snapshotOfA()
                 } else if c.method != .get && c.route != "/v1/auth/logout" {
