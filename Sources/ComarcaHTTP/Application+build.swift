@@ -63,6 +63,7 @@ public func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestCon
     ConfigurationController(database: database).addRoutes(to: signedIn)
     RecordsController(database: database).addRoutes(to: signedIn)
     AccountsActivitiesController(database: database).addRoutes(to: signedIn)
+    FieldsController(database: database).addRoutes(to: signedIn)
     return router
 }
 

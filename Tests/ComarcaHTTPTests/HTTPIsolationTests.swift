@@ -93,6 +93,7 @@ struct HTTPIsolationTests {
         Case(method: .patch, route: "/v1/activities/{id}", path: { f in "/v1/activities/\(f.a.activities["N1"]!)" }, body: { _ in #"{"subject":"Tomada"}"# }, repStatus: 404, otherTenantStatus: 404),
         Case(method: .delete, route: "/v1/activities/{id}", path: { f in "/v1/activities/\(f.a.activities["N1"]!)" }, body: nil, repStatus: 403, otherTenantStatus: 404),
         Case(method: .post, route: "/v1/activities/{id}/complete", path: { f in "/v1/activities/\(f.a.activities["N1"]!)/complete" }, body: nil, repStatus: 404, otherTenantStatus: 404),
+        Case(method: .get, route: "/v1/fields/{entity}", path: { _ in "/v1/fields/records" }, body: nil, repStatus: 200, otherTenantStatus: nil),
         // Last: it revokes the caller's own token (never someone else's).
         Case(method: .post, route: "/v1/auth/logout", path: { _ in "/v1/auth/logout" }, body: nil, repStatus: 204, otherTenantStatus: nil),
     ]
