@@ -183,4 +183,43 @@ struct AccountActivityTests {
             #expect(try f.count("activities") == 1)
         }
     }
+
+    // MARK: - Opportunities under RLS
+
+    @Test("rejects another zone's opportunity: invisible to read, and a rep cannot open one on an account or record they cannot see")
+    func opportunitiesAreZoneScoped() async throws {
+        try await RecordFixture.with { f in
+            let record = try f.record(in: .potential, by: f.bio)
+            let result = try f.run(f.bio) { tx in
+                try RecordService.convert(f.bio, id: record.id, account: .create(name: "Bilbao S.L.", taxID: nil), opportunity: OpportunityInput(name: "Pedido"), on: tx)
+            }
+            let opportunity = try #require(result.opportunity)
+            let seen = try f.run(f.sdr) { tx in
+                try tx.query("SELECT count(*) FROM opportunities WHERE tenant_id = \(f.tenantID)").scalar(Int.self)
+            }
+            #expect(seen == 0)
+            let notFound = try f.error(f.sdr) { tx in _ = try RecordService.opportunityView(f.sdr, id: opportunity.id, on: tx) }
+            #expect(notFound.code == .notFound)
+
+            for (what, insert) in [
+                ("account", "INSERT INTO opportunities (tenant_id, zone_id, account_id, name) VALUES (\(f.tenantID), \(f.sdr.zoneID), \(result.account.id), 'x')" as PGQuery),
+                ("record", "INSERT INTO opportunities (tenant_id, zone_id, record_id, name) VALUES (\(f.tenantID), \(f.sdr.zoneID), \(record.id), 'x')"),
+                ("zone", "INSERT INTO opportunities (tenant_id, zone_id, name) VALUES (\(f.tenantID), \(f.bio.zoneID), 'x')"),
+            ] {
+                do {
+                    try f.run(f.sdr) { tx in _ = try tx.execute(insert) }
+                    Issue.record("a rep of N-SDR opened an opportunity on another zone's \(what)")
+                } catch let error as PGError {
+                    #expect(error.code == .insufficientPrivilege, "\(what): \(error)")
+                }
+            }
+            #expect(try f.count("opportunities") == 1)
+
+            // The duplicate probe answers nothing without the request's settings.
+            let bare = try f.app.transaction { tx in
+                try tx.query("SELECT count(*) FROM comarca.record_duplicates(\(record.email), NULL, NULL, NULL::uuid)").scalar(Int.self)
+            }
+            #expect(bare == 0)
+        }
+    }
 }

@@ -266,8 +266,24 @@ struct RecordLifecycleTests {
             let record = try f.record(in: .target, by: f.bio)
             let error = try f.error(f.bio) { tx in _ = try RecordService.disqualify(f.bio, id: record.id, reason: "not-interested", on: tx) }
             #expect(error.code == .invalidInput)
-            let done = try f.run(f.bio) { tx in try RecordService.disqualify(f.bio, id: record.id, reason: "b2c", on: tx) }
+            let done = try f.run(f.bio) { tx in try RecordService.move(f.bio, id: record.id, to: .disqualified, reason: "b2c", on: tx) }
             #expect(done.disqualifiedReason == "b2c")
+
+            // Admins replace the list; a reason left out is deactivated, not deleted.
+            let forbidden = try f.error(f.bio) { tx in
+                _ = try RecordService.setDisqualifyReasons(f.bio, [DisqualifyReason(code: "x", label: "X", active: true)], on: tx)
+            }
+            #expect(forbidden.code == .forbidden)
+            let list = try f.run(f.admin) { tx in
+                try RecordService.setDisqualifyReasons(f.admin, [DisqualifyReason(code: "no-budget", label: "Sin presupuesto", active: true)], on: tx)
+            }
+            #expect(list.map { "\($0.code):\($0.active)" } == ["no-budget:true", "b2c:false"])
+            let reopened = try f.run(f.bio) { tx in try RecordService.move(f.bio, id: record.id, to: .target, on: tx) }
+            #expect(reopened.stage == .target && reopened.disqualifiedReason == nil)
+            let inactive = try f.error(f.bio) { tx in _ = try RecordService.disqualify(f.bio, id: record.id, reason: "b2c", on: tx) }
+            #expect(inactive.code == .invalidInput)
+            let toContact = try f.error(f.bio) { tx in _ = try RecordService.move(f.bio, id: record.id, to: .contact, on: tx) }
+            #expect(toContact.code == .invalidInput)
         }
     }
 
