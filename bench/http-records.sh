@@ -13,9 +13,9 @@ PORT=${BENCH_PORT:-18090}
 command -v wrk >/dev/null || { echo "bench: wrk is missing (apt-get install wrk)"; exit 1; }
 eval "$(deploy/dev db 2>/dev/null)"
 
-swift build -c release --product comarca >/dev/null
-swift build -c release --product comarca-bench >/dev/null
-bin="$(swift build -c release --show-bin-path)"
+swift build -c release ${BENCH_SCRATCH_PATH:+--scratch-path "$BENCH_SCRATCH_PATH"} --product comarca >/dev/null
+swift build -c release ${BENCH_SCRATCH_PATH:+--scratch-path "$BENCH_SCRATCH_PATH"} --product comarca-bench >/dev/null
+bin="$(swift build -c release ${BENCH_SCRATCH_PATH:+--scratch-path "$BENCH_SCRATCH_PATH"} --show-bin-path)"
 "$bin/comarca" migrate >/dev/null
 
 tenants=${BENCH_TENANTS:-100} zones=${BENCH_ZONES:-50} records=${BENCH_RECORDS:-10000}

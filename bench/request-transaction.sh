@@ -32,8 +32,8 @@ SELECT record_id, display_name, stage, email, updated_at FROM records WHERE tena
 COMMIT;
 SQL
 
-swift build -c release --product comarca-bench >/dev/null
-bench_bin="$(swift build -c release --show-bin-path)/comarca-bench"
+swift build -c release ${BENCH_SCRATCH_PATH:+--scratch-path "$BENCH_SCRATCH_PATH"} --product comarca-bench >/dev/null
+bench_bin="$(swift build -c release ${BENCH_SCRATCH_PATH:+--scratch-path "$BENCH_SCRATCH_PATH"} --show-bin-path)/comarca-bench"
 
 pgbench_tps() { # mode
     pgbench "$COMARCA_APP_DATABASE_URL" -n -M "$1" -c "$CLIENTS" -j "$CLIENTS" -T "$SECONDS_PER_RUN" -f "$script" -r 2>&1 |

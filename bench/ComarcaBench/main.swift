@@ -35,6 +35,16 @@ if CommandLine.arguments.dropFirst().first == "pgbench-script" {
     exit(0)
 }
 
+if CommandLine.arguments.dropFirst().first == "reads" {
+    // comarca-bench reads TOKEN [iterations]
+    let arguments = Array(CommandLine.arguments.dropFirst(2))
+    let env = ProcessInfo.processInfo.environment
+    try ReadBench.run(
+        token: arguments.first ?? "", iterations: arguments.dropFirst().first.flatMap(Int.init) ?? 200,
+        appURL: env["COMARCA_APP_DATABASE_URL"] ?? "", superuserURL: env["COMARCA_SUPERUSER_URL"] ?? "")
+    exit(0)
+}
+
 let options = Options(CommandLine.arguments)
 let conninfo = ProcessInfo.processInfo.environment["COMARCA_APP_DATABASE_URL"] ?? ""
 let scope = AccessScope(tenantID: options.tenant, actorID: nil, visibility: .zones([options.zone]))
