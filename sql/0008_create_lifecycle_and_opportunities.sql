@@ -59,10 +59,14 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE public.disqualify_reasons TO comar
 
 -- records: dedupe keys and conversion lineage ----------------------------------------------------
 -- The service stores email, phone and tax_id already normalised (lower-case e-mail, E.164 phone,
--- canonical DNI/NIE/CIF), so the columns themselves are the dedupe keys. e-mail is served by
--- records_email_idx (tenant_id, lower(email)) from 0003; phone and tax id get their own.
+-- canonical DNI/NIE/CIF), so the columns themselves are the dedupe keys, compared with plain
+-- equality. Not records_email_idx (tenant_id, lower(email)) from 0003: lower() is not leakproof,
+-- so under RLS "lower(email) = $1" runs as a filter after the policy and that index only serves
+-- tenant_id (EXPLAIN showed a scan of every record of the tenant with an e-mail). texteq is
+-- leakproof, so "email = $1" is an index condition on the index below.
 -- Not UNIQUE: imports may knowingly hold duplicates; the create path refuses them (below).
 
+CREATE INDEX records_email_key_idx ON public.records (tenant_id, email) WHERE email IS NOT NULL;
 CREATE INDEX records_phone_idx ON public.records (tenant_id, phone) WHERE phone IS NOT NULL;
 CREATE INDEX records_tax_id_idx ON public.records (tenant_id, tax_id) WHERE tax_id IS NOT NULL;
 
@@ -292,7 +296,7 @@ BEGIN
         IF v_key = 'email' THEN
             SELECT bool_or(v_whole OR r.zone_id = ANY (v_zones)) INTO v_visible
               FROM public.records r
-             WHERE r.tenant_id = v_tenant AND lower(r.email) = v_value
+             WHERE r.tenant_id = v_tenant AND r.email = v_value
                AND r.record_id IS DISTINCT FROM p_exclude_record_id;
         ELSIF v_key = 'phone' THEN
             SELECT bool_or(v_whole OR r.zone_id = ANY (v_zones)) INTO v_visible

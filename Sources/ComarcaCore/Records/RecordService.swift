@@ -110,7 +110,8 @@ public enum RecordService {
         let label = ["email": "email", "phone": "phone", "tax_id": "tax id"]
         for (key, visible) in matches where visible {
             // The caller can see it, so the ordinary policies show it: the newest visible match.
-            let column = key == "email" ? "lower(email)" : key
+            // Stored normalised, so plain equality (leakproof: an index condition under RLS).
+            let column = key
             let value = key == "email" ? email : key == "phone" ? phone : taxID
             let found = try connection.query("""
                 SELECT record_id, display_name FROM records
