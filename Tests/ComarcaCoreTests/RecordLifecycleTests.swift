@@ -28,6 +28,7 @@ struct RecordFixture {
           - {email: rocio@acme.es, name: Rocío Gallardo, role: rep, zone: S-SVQ}
         """
 
+    let database: TestDatabase
     let app: PGConnection
     let owner: PGConnection
     let tenantID: UUID
@@ -56,7 +57,7 @@ struct RecordFixture {
                 try SessionLoader.load(tenantID: tenantID, userID: try #require(userIDs[email]), on: app)
             }
             try body(RecordFixture(
-                app: app, owner: owner, tenantID: tenantID, zones: Dictionary(uniqueKeysWithValues: zones),
+                database: database, app: app, owner: owner, tenantID: tenantID, zones: Dictionary(uniqueKeysWithValues: zones),
                 admin: try session("ana@acme.es"), manager: try session("inaki@acme.es"), bio: try session("aitor@acme.es"),
                 sdr: try session("marta@acme.es"), svq: try session("rocio@acme.es")))
         }
@@ -452,6 +453,41 @@ struct RecordLifecycleTests {
             // A different person goes through.
             let other = try f.run(f.sdr) { tx in try RecordService.create(f.sdr, RecordInput(firstName: "Ane", email: "ane@example.com"), on: tx) }
             #expect(other.email == "ane@example.com")
+        }
+    }
+
+    @Test("two concurrent creates with the same e-mail in different zones: the second waits for the first to commit and is refused")
+    func concurrentDedupe() async throws {
+        try await RecordFixture.with { f in
+            final class Outcome: @unchecked Sendable {
+                var error: (any Error)?
+                var finishedEarly = false
+            }
+            let outcome = Outcome()
+            let done = DispatchSemaphore(value: 0)
+            let second = try f.database.connectAsApp()
+            let sdr = f.sdr
+            try f.run(f.bio) { tx in
+                _ = try RecordService.create(f.bio, RecordInput(firstName: "Amaia", email: "amaia@example.com"), on: tx)
+                Thread.detachNewThread {
+                    do {
+                        try second.transaction(settings: sdr.accessScope.settings) { tx2 in
+                            _ = try RecordService.create(sdr, RecordInput(firstName: "Amaia", email: "AMAIA@example.com"), on: tx2)
+                        }
+                    } catch {
+                        outcome.error = error
+                    }
+                    done.signal()
+                }
+                // The second create is blocked on the key's lock while this transaction is open.
+                outcome.finishedEarly = done.wait(timeout: .now() + .milliseconds(500)) == .success
+            }
+            if !outcome.finishedEarly { done.wait() }
+            #expect(!outcome.finishedEarly, "the second create did not wait for the first")
+            let error = try #require(outcome.error as? CoreError)
+            #expect(error.code == .conflict)
+            #expect(error.message.hasSuffix("elsewhere in the company"))
+            #expect(try f.count("records") == 1)
         }
     }
 
