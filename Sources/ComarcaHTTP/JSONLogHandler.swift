@@ -1,5 +1,6 @@
 import Foundation
 public import Logging
+import PGClient
 
 /// Writes each log record as one JSON object per line on standard error, for log shippers.
 public struct JSONLogHandler: LogHandler {
@@ -40,9 +41,5 @@ public struct JSONLogHandler: LogHandler {
         }
     }
 
-    static func timestamp() -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date())
-    }
+    static func timestamp() -> String { CivilTime.rfc3339(Date()) }
 }

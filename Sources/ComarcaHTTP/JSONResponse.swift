@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import PGClient
 public import Hummingbird
 import NIOCore
 
@@ -15,11 +16,10 @@ public struct JSONResponse<Body: Encodable & Sendable>: ResponseGenerator, Senda
 
     static var encoder: JSONEncoder {
         let encoder = JSONEncoder()
+        // Computed, not formatted: a DateFormatter per value cost more than the whole query.
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
-            let formatter = ISO8601DateFormatter()
-            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-            try container.encode(formatter.string(from: date))
+            try container.encode(CivilTime.rfc3339(date))
         }
         encoder.outputFormatting = [.sortedKeys]
         return encoder

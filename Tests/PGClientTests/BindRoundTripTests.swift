@@ -108,3 +108,16 @@ enum JSONValue: Decodable, Equatable {
         if let n = try? container.decode(Double.self) { self = .number(n) } else { self = .string(try container.decode(String.self)) }
     }
 }
+
+@Suite("calendar arithmetic")
+struct CivilTimeTests {
+    @Test("RFC 3339 timestamps are computed exactly, before and after 1970", arguments: [
+        (0.0, "1970-01-01T00:00:00.000Z"),
+        (1_700_000_000.123, "2023-11-14T22:13:20.123Z"),
+        (-1.5, "1969-12-31T23:59:58.500Z"),
+        (951_782_400.0, "2000-02-29T00:00:00.000Z"),
+    ])
+    func rfc3339(seconds: Double, text: String) {
+        #expect(CivilTime.rfc3339(Date(timeIntervalSince1970: seconds)) == text)
+    }
+}

@@ -163,9 +163,10 @@ public enum RecordQuery {
     static func run(_ sql: PGQuery, page: PageRequest, on connection: PGConnection) throws -> Page<Summary> {
         let rows = try connection.query(sql)
         var keys: [UUID: String] = [:]
+        let decoder = JSONDecoder()
         let summaries = try rows.map { row -> Summary in
             let customText = try row.decode(String.self, at: 16)
-            let custom = try JSONDecoder().decode([String: FieldValue].self, from: Data(customText.utf8))
+            let custom = customText == "{}" ? [:] : try decoder.decode([String: FieldValue].self, from: Data(customText.utf8))
             let id: UUID = try row.decode(at: 0)
             keys[id] = try row.decode(String.self, at: 20)
             return Summary(
