@@ -65,19 +65,21 @@ struct RecordListRequest {
     }
 }
 
-/// A JSON body reduced to the requested top-level fields of each item (`fields=`).
-struct SelectedFields<Body: Encodable & Sendable>: ResponseGenerator, Sendable {
-    let body: Body
+/// A page of items as JSON text PostgreSQL wrote, optionally reduced to the requested top-level
+/// fields of each item (`fields=`).
+struct RawJSONPage: ResponseGenerator, Sendable {
+    let json: String
     let fields: Set<String>?
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        guard let fields else { return try JSONResponse(body).response(from: request, context: context) }
-        let data = try JSONResponse<Body>.encoder.encode(body)
-        guard var object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+        var bytes = Array(json.utf8)
+        if let fields,
+            var object = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
             let items = object["items"] as? [[String: Any]]
-        else { return try JSONResponse(body).response(from: request, context: context) }
-        object["items"] = items.map { $0.filter { fields.contains($0.key) } }
-        let reduced = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: .init(bytes: reduced)))
+        {
+            object["items"] = items.map { $0.filter { fields.contains($0.key) } }
+            bytes = Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
+        }
+        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: .init(bytes: bytes)))
     }
 }

@@ -118,8 +118,8 @@ struct RecordsController: Sendable {
             let list = try RecordListRequest(request)
             let params = try request.pageRequest()
             let page = try PageRequest(limit: params.limit, cursor: params.cursor)
-            let result = try await database.withScope(session.accessScope) { try RecordQuery.list(session, filter: list.filter, page: page, on: $0) }
-            return SelectedFields(body: result, fields: list.fields)
+            let json = try await database.withScope(session.accessScope) { try RecordQuery.listJSON(session, filter: list.filter, page: page, on: $0) }
+            return RawJSONPage(json: json, fields: list.fields)
         }
         group.post("/records") { request, context in
             let session = context.session

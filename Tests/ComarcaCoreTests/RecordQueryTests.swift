@@ -90,6 +90,39 @@ struct RecordQueryTests {
         }
     }
 
+    @Test("the JSON PostgreSQL writes for HTTP lists the same records, in the same order and pages, as the typed list")
+    func jsonListMatchesTypedList() async throws {
+        try await RecordFixture.with { f in
+            for n in 0..<12 { _ = try Self.create(f, f.bio, RecordInput(firstName: "Jon\(n)", lastName: "Etxeberria", email: "jon\(n)@x.es")) }
+            for (sort, descending, q) in [(RecordQuery.Sort.updated, true, nil), (.name, false, "etxeberria"), (.created, false, nil)] as [(RecordQuery.Sort, Bool, String?)] {
+                var filter = RecordQuery.Filter()
+                filter.sort = sort
+                filter.descending = descending
+                filter.search = q
+                var typed: [UUID] = []
+                var fromJSON: [UUID] = []
+                var cursor: String?
+                repeat {
+                    let page = try PageRequest(limit: 5, cursor: cursor)
+                    let result = try f.run(f.bio) { try RecordQuery.list(f.bio, filter: filter, page: page, on: $0) }
+                    typed += result.items.map(\.id)
+                    cursor = result.nextCursor
+                } while cursor != nil
+                repeat {
+                    let page = try PageRequest(limit: 5, cursor: cursor)
+                    let text = try f.run(f.bio) { try RecordQuery.listJSON(f.bio, filter: filter, page: page, on: $0) }
+                    let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+                    let items = try #require(object["items"] as? [[String: Any]])
+                    fromJSON += items.compactMap { ($0["id"] as? String).flatMap(UUID.init(uuidString:)) }
+                    #expect(items.allSatisfy { ($0["updatedAt"] as? String)?.hasSuffix("Z") == true })
+                    cursor = object["nextCursor"] as? String
+                } while cursor != nil
+                #expect(typed.count == 12, "\(sort)")
+                #expect(fromJSON == typed, "\(sort) \(descending)")
+            }
+        }
+    }
+
     @Test("filters by stage, source and updated-since combine")
     func filtersCombine() async throws {
         try await RecordFixture.with { f in
