@@ -1,6 +1,7 @@
 public import ComarcaCore
 public import Foundation
 public import PGClient
+import Testing
 
 /// A database of its own for one test or suite, on the PostgreSQL that `deploy/dev test` started
 /// (found through `COMARCA_TEST_DATABASE_URL`, the owner role). Dropped afterwards.
@@ -75,7 +76,10 @@ public struct TestDatabase: Sendable {
     public static func withMigrated<T>(_ body: (TestDatabase) async throws -> T) async throws -> T {
         try await withEmpty { database in
             let owner = try database.connectAsOwner()
-            try Migrator(source: MigrationSource(directory: migrationsDirectory)).migrate(on: owner)
+            let migrator = try Migrator(source: MigrationSource(directory: migrationsDirectory))
+            try migrator.migrate(on: owner)
+            // Every suite starts from the schema the repository ships, all of it.
+            try #require(try migrator.status(on: owner).isCurrent, "the test database is not fully migrated")
             return try await body(database)
         }
     }
