@@ -61,42 +61,43 @@ public struct PGQuery: Sendable, Hashable, ExpressibleByStringInterpolation {
     }
 
     /// Shifts `$n` placeholders by `offset`, leaving string literals and quoted identifiers alone.
+    /// Works on UTF-8 bytes: this runs for every fragment a query builder appends.
     static func renumber(_ sql: String, offset: Int) -> String {
-        var out = ""
-        out.reserveCapacity(sql.utf8.count + 8)
-        var quote: Character? = nil
-        var chars = Array(sql)
+        let bytes = Array(sql.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + 8)
+        var quote: UInt8? = nil
         var i = 0
-        while i < chars.count {
-            let c = chars[i]
+        while i < bytes.count {
+            let byte = bytes[i]
             if let q = quote {
-                out.append(c)
-                if c == q { quote = nil }
+                out.append(byte)
+                if byte == q { quote = nil }
                 i += 1
                 continue
             }
-            if c == "'" || c == "\"" {
-                quote = c
-                out.append(c)
+            if byte == UInt8(ascii: "'") || byte == UInt8(ascii: "\"") {
+                quote = byte
+                out.append(byte)
                 i += 1
                 continue
             }
-            if c == "$", i + 1 < chars.count, chars[i + 1].isASCII, chars[i + 1].isNumber {
+            if byte == UInt8(ascii: "$"), i + 1 < bytes.count, (48...57).contains(bytes[i + 1]) {
                 var j = i + 1
                 var number = 0
-                while j < chars.count, chars[j].isASCII, let digit = chars[j].wholeNumberValue {
-                    number = number * 10 + digit
+                while j < bytes.count, (48...57).contains(bytes[j]) {
+                    number = number * 10 + Int(bytes[j] - 48)
                     j += 1
                 }
-                out += "$\(number + offset)"
+                out.append(UInt8(ascii: "$"))
+                out.append(contentsOf: String(number + offset).utf8)
                 i = j
                 continue
             }
-            out.append(c)
+            out.append(byte)
             i += 1
         }
-        chars.removeAll()
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     public struct StringInterpolation: StringInterpolationProtocol {

@@ -121,3 +121,16 @@ struct CivilTimeTests {
         #expect(CivilTime.rfc3339(Date(timeIntervalSince1970: seconds)) == text)
     }
 }
+
+@Suite("query composition")
+struct QueryCompositionTests {
+    @Test("appending renumbers placeholders but not dollar signs inside literals or quoted names")
+    func renumbering() {
+        var query: PGQuery = "SELECT \(1), '$1 ñ €', \"a$2\" WHERE x = \(2)"
+        query.append(" AND y = \("z") AND z = '$3'")
+        #expect(query.sql == "SELECT $1, '$1 ñ €', \"a$2\" WHERE x = $2 AND y = $3 AND z = '$3'")
+        #expect(query.binds.count == 3)
+        let many = (1...12).reduce(into: PGQuery("SELECT 1")) { q, n in q.append(" + \(n)") }
+        #expect(many.sql.hasSuffix("+ $11 + $12"))
+    }
+}
