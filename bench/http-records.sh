@@ -26,7 +26,7 @@ token=$("$bin/comarca" token create bench-1 rep1@bench-1.test --name "bench $(da
 script=$(mktemp)
 "$bin/comarca-bench" pgbench-script "$token" >"$script"
 
-COMARCA_HTTP_PORT=$PORT "$bin/comarca" serve --pool-size "$CONNECTIONS" >/tmp/comarca-bench-serve.log 2>&1 &
+LOG_LEVEL=${BENCH_LOG_LEVEL:-info} COMARCA_HTTP_PORT=$PORT "$bin/comarca" serve --pool-size "$CONNECTIONS" >/tmp/comarca-bench-serve.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; rm -f "$script"' EXIT
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
