@@ -1,4 +1,5 @@
 public import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 public import NIOPosix
 public import ServiceLifecycle
@@ -63,7 +64,7 @@ public final class PGPool: Service, Sendable {
 
     /// Connections currently open (leased or idle), leased, and callers waiting.
     public func statistics() async -> (open: Int, leased: Int, waiting: Int) {
-        await state.statistics()
+        state.statistics()
     }
 
     public func run() async throws {
@@ -73,7 +74,7 @@ public final class PGPool: Service, Sendable {
 
     /// Closes idle connections, fails waiters, and stops the pool threads. Idempotent.
     public func close() async {
-        let idle = await state.close()
+        let idle = state.close()
         for waiter in idle.waiters { waiter.resume(throwing: PGError(kind: .poolClosed, message: "the connection pool was closed")) }
         _ = idle.connections
         try? await threads.shutdownGracefully()
@@ -82,17 +83,17 @@ public final class PGPool: Service, Sendable {
     // MARK: - Lease
 
     private func acquire() async throws -> PGConnection {
-        switch try await state.lease() {
+        switch try state.lease() {
         case .reuse(let connection):
             if connection.isUsable { return connection }
             logger.info("replacing a connection the server closed", metadata: ["pid": "\(connection.backendPID)"])
-            await state.discard()
+            state.discard()
             return try await acquire()
         case .open:
             do {
                 return try await openConnection()
             } catch {
-                await state.openFailed()
+                state.openFailed()
                 throw error
             }
         case .wait(let id):
@@ -100,20 +101,20 @@ public final class PGPool: Service, Sendable {
             let state = self.state
             let timer = Task {
                 try await Task.sleep(for: timeout)
-                await state.timeOut(waiter: id)
+                state.timeOut(waiter: id)
             }
             defer { timer.cancel() }
             let handoff = try await state.wait(id: id)
             switch handoff {
             case .connection(let connection):
                 if connection.isUsable { return connection }
-                await state.discard()
+                state.discard()
                 return try await acquire()
             case .openSlot:
                 do {
                     return try await openConnection()
                 } catch {
-                    await state.openFailed()
+                    state.openFailed()
                     throw error
                 }
             }
@@ -133,12 +134,14 @@ public final class PGPool: Service, Sendable {
             connection.rollbackQuietly()
         }
         let healthy = connection.transactionState == .idle && connection.isUsable
-        await state.giveBack(healthy ? connection : nil)
+        state.giveBack(healthy ? connection : nil)
     }
 }
 
-/// The pool's bookkeeping, kept apart from blocking work so the actor never waits on libpq.
-private actor PoolState {
+/// The pool's bookkeeping: a few fields behind a lock, so taking and returning an idle
+/// connection costs no task hop (an actor here cost two thread switches per checkout).
+/// Continuations are always resumed outside the lock.
+private final class PoolState: @unchecked Sendable {
     enum Lease {
         case reuse(PGConnection)
         case open
@@ -151,6 +154,7 @@ private actor PoolState {
         case openSlot
     }
 
+    private let lock = NIOLock()
     private let maxConnections: Int
     private var idle: [PGConnection] = []
     private var open = 0
@@ -163,36 +167,41 @@ private actor PoolState {
     }
 
     func statistics() -> (open: Int, leased: Int, waiting: Int) {
-        (open, open - idle.count, waiters.count)
+        lock.withLock { (open, open - idle.count, waiters.count) }
     }
 
     func lease() throws -> Lease {
-        if closed { throw PGError(kind: .poolClosed, message: "the connection pool was closed") }
-        if let connection = idle.popLast() { return .reuse(connection) }
-        if open < maxConnections {
-            open += 1
-            return .open
+        try lock.withLock {
+            if closed { throw PGError(kind: .poolClosed, message: "the connection pool was closed") }
+            if let connection = idle.popLast() { return .reuse(connection) }
+            if open < maxConnections {
+                open += 1
+                return .open
+            }
+            nextWaiter += 1
+            waiters.append((nextWaiter, nil))
+            return .wait(nextWaiter)
         }
-        nextWaiter += 1
-        waiters.append((nextWaiter, nil))
-        return .wait(nextWaiter)
     }
 
     func wait(id: UInt64) async throws -> Handoff {
         try await withCheckedThrowingContinuation { continuation in
-            if let index = waiters.firstIndex(where: { $0.id == id }) {
+            let registered = lock.withLock { () -> Bool in
+                guard let index = waiters.firstIndex(where: { $0.id == id }) else { return false }
                 waiters[index].continuation = continuation
-            } else {
-                // Timed out between lease() and wait().
-                continuation.resume(throwing: PoolState.timeoutError)
+                return true
             }
+            // Timed out between lease() and wait().
+            if !registered { continuation.resume(throwing: PoolState.timeoutError) }
         }
     }
 
     func timeOut(waiter id: UInt64) {
-        guard let index = waiters.firstIndex(where: { $0.id == id }) else { return }
-        let waiter = waiters.remove(at: index)
-        waiter.continuation?.resume(throwing: PoolState.timeoutError)
+        let continuation = lock.withLock { () -> CheckedContinuation<Handoff, any Error>?? in
+            guard let index = waiters.firstIndex(where: { $0.id == id }) else { return nil }
+            return waiters.remove(at: index).continuation
+        }
+        continuation??.resume(throwing: PoolState.timeoutError)
     }
 
     static let timeoutError = PGError(
@@ -202,44 +211,49 @@ private actor PoolState {
 
     /// Returns a connection (nil when it broke) and hands it, or its slot, to the oldest waiter.
     func giveBack(_ connection: PGConnection?) {
-        if let index = waiters.firstIndex(where: { $0.continuation != nil }) {
-            let waiter = waiters.remove(at: index)
-            if let connection {
-                waiter.continuation?.resume(returning: .connection(connection))
-            } else {
-                waiter.continuation?.resume(returning: .openSlot)
+        let waiter = lock.withLock { () -> CheckedContinuation<Handoff, any Error>? in
+            if let index = waiters.firstIndex(where: { $0.continuation != nil }) {
+                return waiters.remove(at: index).continuation
             }
-            return
+            if let connection, !closed {
+                idle.append(connection)
+            } else {
+                open -= 1
+            }
+            return nil
         }
-        if let connection, !closed {
-            idle.append(connection)
+        if let connection {
+            waiter?.resume(returning: .connection(connection))
         } else {
-            open -= 1
+            waiter?.resume(returning: .openSlot)
         }
     }
 
     /// A leased connection turned out dead before use: free its slot.
     func discard() {
-        open -= 1
+        lock.withLock { open -= 1 }
     }
 
     func openFailed() {
-        open -= 1
         // Let a waiter try in the freed slot instead of waiting out its timeout.
-        if let index = waiters.firstIndex(where: { $0.continuation != nil }) {
-            let waiter = waiters.remove(at: index)
+        let waiter = lock.withLock { () -> CheckedContinuation<Handoff, any Error>? in
+            open -= 1
+            guard let index = waiters.firstIndex(where: { $0.continuation != nil }) else { return nil }
             open += 1
-            waiter.continuation?.resume(returning: .openSlot)
+            return waiters.remove(at: index).continuation
         }
+        waiter?.resume(returning: .openSlot)
     }
 
     func close() -> (connections: [PGConnection], waiters: [CheckedContinuation<Handoff, any Error>]) {
-        closed = true
-        let connections = idle
-        open -= idle.count
-        idle.removeAll()
-        let pending = waiters.compactMap(\.continuation)
-        waiters.removeAll()
-        return (connections, pending)
+        lock.withLock {
+            closed = true
+            let connections = idle
+            open -= idle.count
+            idle.removeAll()
+            let pending = waiters.compactMap(\.continuation)
+            waiters.removeAll()
+            return (connections, pending)
+        }
     }
 }
