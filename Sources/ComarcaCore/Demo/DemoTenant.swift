@@ -114,7 +114,7 @@ public enum DemoTenant {
                        (ARRAY['Ana','Javier','María','Pablo','Elena','Sergio','Nuria','Álvaro','Begoña','Íñigo'])[1 + (n + zl.ord::int) % 10] AS first_name,
                        (ARRAY['García','Martínez','López','Sánchez','Pérez','Gómez','Martín','Jiménez','Ruiz','Hernández'])[1 + (n * 3 + zl.ord::int) % 10] AS last_name,
                        (ARRAY['target','target','target','potential','potential','contact','disqualified'])[1 + n % 7] AS stage,
-                       (ARRAY['web','event','outbound','referral','mailing','ads','e-commerce'])[1 + n % 7] AS source,
+                       (ARRAY['web','event','outbound','referral','mailing','ads','ecommerce'])[1 + n % 7] AS source,
                        (SELECT a.account_id FROM accounts a
                          WHERE a.tenant_id = \(tenantID) AND a.zone_id = zl.zone_id
                          ORDER BY a.name OFFSET n % 5 LIMIT 1) AS account_id
