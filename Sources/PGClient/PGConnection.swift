@@ -102,10 +102,68 @@ public final class PGConnection: @unchecked Sendable {
     /// Runs one statement with its binds; returns its rows (empty for commands).
     @discardableResult
     public func query(_ query: PGQuery) throws -> PGRows {
-        let result = try withParameters(query.binds) { count, types, values in
-            PQexecParams(handle, query.sql, count, types, values, nil, nil, 0)
+        // Only statements with binds: their text repeats with new values. Text without binds
+        // (SET LOCAL with an escaped literal, DDL) would only fill the cache.
+        guard usePreparedStatements, !query.binds.isEmpty else {
+            let result = try withParameters(query.binds) { count, types, values in
+                PQexecParams(handle, query.sql, count, types, values, nil, nil, 0)
+            }
+            return try PGResult(result, connection: self).rows()
         }
-        return try PGResult(result, connection: self).rows()
+        let name = try preparedStatement(for: query)
+        let result = try withParameters(query.binds) { count, _, values in
+            PQexecPrepared(handle, name, count, values, nil, nil, 0)
+        }
+        do {
+            return try PGResult(result, connection: self).rows()
+        } catch let error as PGError where error.code?.rawValue == "26000" {
+            // The server no longer has it (DISCARD ALL by a pooler): prepare again next time.
+            forgetPreparedStatements()
+            throw error
+        }
+    }
+
+    // MARK: - Prepared statements
+
+    /// Statements are prepared on first use and their plans reused on this connection: planning a
+    /// statement with row-level security policies costs more than running it (measured 0.17 ms to
+    /// plan vs 0.07 ms to run the latest-50 list). Keyed by SQL text and parameter types; at most
+    /// `maxPreparedStatements`, the oldest deallocated first.
+    public var usePreparedStatements = true
+    static let maxPreparedStatements = 200
+    private var prepared: [PreparedKey: String] = [:]
+    private var preparedOrder: [PreparedKey] = []
+    private var nextPrepared = 0
+
+    private struct PreparedKey: Hashable {
+        let sql: String
+        let types: [PGOID]
+    }
+
+    private func preparedStatement(for query: PGQuery) throws -> String {
+        let key = PreparedKey(sql: query.sql, types: query.binds.map(\.oid))
+        if let name = prepared[key] { return name }
+        if preparedOrder.count >= Self.maxPreparedStatements, transactionState == .idle {
+            let oldest = preparedOrder.removeFirst()
+            if let name = prepared.removeValue(forKey: oldest) {
+                _ = try? simpleQuery(unsafeSQL: "DEALLOCATE \(name)")
+            }
+        }
+        nextPrepared += 1
+        let name = "comarca_\(nextPrepared)"
+        let types = key.types.map { Oid($0) }
+        let result = types.withUnsafeBufferPointer { buffer in
+            PQprepare(handle, name, query.sql, Int32(types.count), buffer.baseAddress)
+        }
+        try PGResult(result, connection: self).checkSuccess()
+        prepared[key] = name
+        preparedOrder.append(key)
+        return name
+    }
+
+    func forgetPreparedStatements() {
+        prepared.removeAll()
+        preparedOrder.removeAll()
     }
 
     /// Runs a statement and returns the number of rows it affected.

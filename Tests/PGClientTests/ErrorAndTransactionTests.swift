@@ -141,3 +141,30 @@ struct ConnectTests {
         #expect(error.map { String(reflecting: $0) }?.contains("hunter2-secret") == false)
     }
 }
+
+@Suite("prepared statements")
+struct PreparedStatementTests {
+    @Test("a statement with binds is prepared once and reused with new values")
+    func preparedOnceReused() async throws {
+        try await TestDatabase.withEmpty { database in
+            let connection = try database.connectAsOwner()
+            for n in 1...5 {
+                #expect(try connection.query("SELECT \(n) + 1").scalar(Int.self) == n + 1)
+            }
+            let count = try connection.query("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE \("SELECT $1 + 1%")").scalar(Int.self)
+            #expect(count == 1)
+        }
+    }
+
+    @Test("a statement the server forgot (DISCARD ALL by a pooler) fails once, then works again")
+    func forgottenStatementRecovers() async throws {
+        try await TestDatabase.withEmpty { database in
+            let connection = try database.connectAsOwner()
+            #expect(try connection.query("SELECT \(1)").scalar(Int.self) == 1)
+            try connection.simpleQuery(unsafeSQL: "DEALLOCATE ALL")
+            let error = #expect(throws: PGError.self) { try connection.query("SELECT \(2)") }
+            #expect(error?.code?.rawValue == "26000")
+            #expect(try connection.query("SELECT \(3)").scalar(Int.self) == 3)
+        }
+    }
+}
