@@ -104,7 +104,7 @@ public final class PGConnection: @unchecked Sendable {
     public func query(_ query: PGQuery) throws -> PGRows {
         // Only statements with binds: their text repeats with new values. Text without binds
         // (SET LOCAL with an escaped literal, DDL) would only fill the cache.
-        guard usePreparedStatements, !query.binds.isEmpty else {
+        guard usePreparedStatements, query.reusesPlan, !query.binds.isEmpty else {
             let result = try withParameters(query.binds) { count, types, values in
                 PQexecParams(handle, query.sql, count, types, values, nil, nil, 0)
             }

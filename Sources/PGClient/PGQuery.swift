@@ -28,6 +28,9 @@ public struct PGBind: Sendable, Hashable {
 public struct PGQuery: Sendable, Hashable, ExpressibleByStringInterpolation {
     public private(set) var sql: String
     public private(set) var binds: [PGBind]
+    /// False for statements whose best plan depends on the values (a search word's prefix range):
+    /// a prepared statement's generic plan cannot see them, so these are planned every time.
+    public var reusesPlan = true
 
     public init(unsafeSQL sql: String, binds: [PGBind] = []) {
         self.sql = sql
@@ -46,6 +49,7 @@ public struct PGQuery: Sendable, Hashable, ExpressibleByStringInterpolation {
 
     /// Appends another query, renumbering its placeholders after this one's.
     public mutating func append(_ other: PGQuery) {
+        reusesPlan = reusesPlan && other.reusesPlan
         if other.binds.isEmpty {
             sql += other.sql
             return

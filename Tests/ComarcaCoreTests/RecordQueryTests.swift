@@ -165,3 +165,23 @@ struct RecordQueryTests {
         }
     }
 }
+
+@Suite("record query plans")
+struct RecordQueryPlanTests {
+    @Test("searches and custom-field ranges are planned per call; plain lists reuse their plan")
+    func planReuseDependsOnTheFilter() throws {
+        let session = Session(
+            tenantID: UUID(), tenantSlug: "t", userID: UUID(), zoneID: UUID(), role: BuiltinRoles.admin,
+            visibleZoneIDs: nil, tokenID: nil)
+        let page = try PageRequest(limit: 10, cursor: nil)
+        var plain = RecordQuery.Filter()
+        plain.stages = ["target"]
+        #expect(try RecordQuery.statement(session, filter: plain, page: page)?.reusesPlan == true)
+        var search = RecordQuery.Filter()
+        search.search = "garcia"
+        #expect(try RecordQuery.statement(session, filter: search, page: page)?.reusesPlan == false)
+        var ranged = RecordQuery.Filter()
+        ranged.custom = [.init(key: "employees", op: .gte, value: "10")]
+        #expect(try RecordQuery.statement(session, filter: ranged, page: page)?.reusesPlan == false)
+    }
+}
