@@ -17,11 +17,20 @@ public final class PGPool: Service, Sendable {
         /// How long `withConnection` waits for a free connection before failing with `.poolTimeout`.
         public var acquireTimeout: Duration
 
-        public init(conninfo: String, overrides: [String: String] = [:], maxConnections: Int = 10, acquireTimeout: Duration = .seconds(5)) {
+        /// Prepare statements and reuse their plans (see `PGConnection.usePreparedStatements`).
+        /// Turn off behind a pooler in transaction mode that does not track them (PgBouncer
+        /// before 1.21, or without `max_prepared_statements`).
+        public var preparedStatements: Bool
+
+        public init(
+            conninfo: String, overrides: [String: String] = [:], maxConnections: Int = 10, acquireTimeout: Duration = .seconds(5),
+            preparedStatements: Bool = true
+        ) {
             self.conninfo = conninfo
             self.overrides = overrides
             self.maxConnections = max(1, maxConnections)
             self.acquireTimeout = acquireTimeout
+            self.preparedStatements = preparedStatements
         }
     }
 
@@ -124,7 +133,9 @@ public final class PGPool: Service, Sendable {
     private func openConnection() async throws -> PGConnection {
         let configuration = self.configuration
         return try await threads.runIfActive {
-            try PGConnection.connect(configuration.conninfo, overrides: configuration.overrides)
+            let connection = try PGConnection.connect(configuration.conninfo, overrides: configuration.overrides)
+            connection.usePreparedStatements = configuration.preparedStatements
+            return connection
         }
     }
 

@@ -63,7 +63,10 @@ struct ServeCommand: AsyncParsableCommand {
         }
 
         let pool = PGPool(
-            configuration: .init(conninfo: appConninfo, overrides: appOverrides, maxConnections: poolSize),
+            configuration: .init(
+                conninfo: appConninfo, overrides: appOverrides, maxConnections: poolSize,
+                // Behind PgBouncer in transaction mode without prepared-statement tracking.
+                preparedStatements: env["COMARCA_PREPARED_STATEMENTS"] != "off"),
             logger: logger
         )
         let http = HTTPConfiguration(
