@@ -315,9 +315,7 @@ public struct AuthService: Sendable {
 
     // MARK: - Helpers
 
-    static func normalizeEmail(_ email: String) -> String {
-        email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
-    }
+    static func normalizeEmail(_ email: String) -> String { Normalize.emailKey(email) }
 
     static func normalizeSlug(_ slug: String) -> String {
         slug.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()

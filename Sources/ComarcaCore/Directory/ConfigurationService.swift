@@ -93,16 +93,6 @@ public enum ConfigurationService {
         }
     }
 
-    /// Lower-cased and trimmed, one '@' with text on both sides, no spaces.
-    public static func normalizedEmail(_ email: String) throws -> String {
-        let value = email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
-        let parts = value.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, !value.contains(where: \.isWhitespace), value.count <= 254 else {
-            throw CoreError.invalid("email", "not an email address")
-        }
-        return value
-    }
-
     static func roleID(_ session: Session, key: String, on connection: PGConnection) throws -> UUID {
         let rows = try connection.query("SELECT role_id FROM roles WHERE tenant_id = \(session.tenantID) AND key = \(key)").decode(UUID.self)
         guard let id = rows.first else { throw CoreError.invalid("role", "no role with key \(key)") }
@@ -111,7 +101,7 @@ public enum ConfigurationService {
 
     public static func createUser(_ session: Session, _ user: NewUser, on connection: PGConnection) throws -> DirectoryService.UserView {
         try session.require(.create, on: .users)
-        let email = try normalizedEmail(user.email)
+        let email = try Normalize.email(user.email)
         let name = user.displayName.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !name.isEmpty, name.count <= 200 else { throw CoreError.invalid("displayName", "1 to 200 characters") }
         let role = try roleID(session, key: user.role, on: connection)

@@ -3,6 +3,12 @@
 /// and never repeats the value itself (a message may reach logs).
 public enum Normalize {
     /// Trimmed, lower-cased, one '@' with text both sides, no spaces; else CoreError.invalid(field, …)
+    /// The form an e-mail is looked up by (sign-in, tenant files): trimmed and lower-cased, no
+    /// validation — an invalid address simply matches nothing.
+    public static func emailKey(_ raw: String) -> String {
+        trimmed(raw).lowercased()
+    }
+
     public static func email(_ raw: String, field: String = "email") throws -> String {
         let value = trimmed(raw).lowercased()
         guard !value.isEmpty else { throw CoreError.invalid(field, "an email address is required") }

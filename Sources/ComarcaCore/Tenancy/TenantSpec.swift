@@ -111,9 +111,7 @@ public struct TenantSpec: Sendable, Hashable {
         return spec
     }
 
-    static func normalizeEmail(_ email: String) -> String {
-        email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
-    }
+    static func normalizeEmail(_ email: String) -> String { Normalize.emailKey(email) }
 
     // The same patterns as the CHECK constraints in sql/0002.
     static let slugPattern = "^[a-z0-9][a-z0-9-]{1,62}$"
