@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .executable(name: "comarca", targets: ["comarca"]),
         .library(name: "PGClient", targets: ["PGClient"]),
+        .library(name: "Spreadsheet", targets: ["Spreadsheet"]),
         .library(name: "ComarcaCore", targets: ["ComarcaCore"]),
         .library(name: "ComarcaHTTP", targets: ["ComarcaHTTP"]),
     ],
@@ -25,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         .systemLibrary(
@@ -48,10 +50,19 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        // Reads CSV/TSV and XLSX row by row with flat memory; knows nothing of the CRM.
+        .target(
+            name: "Spreadsheet",
+            dependencies: [
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ],
+            swiftSettings: upcoming
+        ),
         .target(
             name: "ComarcaCore",
             dependencies: [
                 "PGClient",
+                "Spreadsheet",
                 "CArgon2",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -97,6 +108,11 @@ let package = Package(
             name: "ComarcaTestSupport",
             dependencies: ["PGClient", "ComarcaCore"],
             path: "Tests/ComarcaTestSupport",
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "SpreadsheetTests",
+            dependencies: ["Spreadsheet"],
             swiftSettings: upcoming
         ),
         .testTarget(
