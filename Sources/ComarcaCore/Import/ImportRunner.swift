@@ -1,0 +1,492 @@
+public import Foundation
+public import PGClient
+import Spreadsheet
+
+extension ImportService {
+    /// Runs (or resumes) a job to its end on `connection`, which must be idle: the runner opens
+    /// its own transactions. Returns the finished job. A job another process is running is a
+    /// `conflict`. A crash leaves the job `running`; running it again resumes it: rows already
+    /// written are recognised (import_rows) and never written twice.
+    public static func run(
+        _ session: Session, jobID: UUID, on connection: PGConnection, batchSize: Int = 20_000,
+        progress: @escaping (ImportProgress) -> Void = { _ in }
+    ) throws -> ImportJobView {
+        let lockKey = "comarca.import:" + jobID.uuidString.lowercased()
+        let locked = try connection.query("SELECT pg_try_advisory_lock(hashtextextended(\(lockKey), 0))").scalar(Bool.self)
+        guard locked else { throw CoreError(.conflict, "the import is being run by another process") }
+        defer { _ = try? connection.query("SELECT pg_advisory_unlock(hashtextextended(\(lockKey), 0))") }
+
+        let scope = session.accessScope.settings
+        let job = try connection.transaction(settings: scope) { try get(session, id: jobID, on: $0) }
+        guard !job.isFinished else { return job }
+        let run = ImportRun(session: session, job: job, connection: connection, batchSize: batchSize, progress: progress)
+        do {
+            try run.execute()
+        } catch {
+            let message: String
+            switch error {
+            case let error as CoreError: message = error.message
+            case let error as SpreadsheetError: message = "\(job.fileName): \(error.description)"
+            case let error as PGError: message = "database error: \(error.description)"
+            default: message = "\(error)"
+            }
+            _ = try? connection.transaction(settings: scope) { c in
+                try c.execute("""
+                    UPDATE import_jobs SET status = 'failed', failure = \(message), finished_at = now()
+                     WHERE tenant_id = \(session.tenantID) AND job_id = \(jobID)
+                    """)
+            }
+            run.dropStaging()
+            throw error
+        }
+        run.dropStaging()
+        return try connection.transaction(settings: scope) { try get(session, id: jobID, on: $0) }
+    }
+}
+
+/// One execution of a job.
+final class ImportRun {
+    let session: Session
+    let job: ImportJobView
+    let connection: PGConnection
+    let batchSize: Int
+    let progress: (ImportProgress) -> Void
+    let scope: [PGSetting]
+    var options: ImportJobOptions
+    var warnings: [ImportJobView.Warning] = []
+    var stagedTables: [String] = []
+
+    /// One sheet staged and decided.
+    struct Sheet {
+        var index: Int
+        var name: String?
+        var entity: ImportEntity
+        var shape: ImportStageShape
+        var plan: ImportColumnPlan?
+        var problems: [ImportFileProblem] = []
+        var rows = 0
+    }
+
+    init(session: Session, job: ImportJobView, connection: PGConnection, batchSize: Int, progress: @escaping (ImportProgress) -> Void) {
+        self.session = session
+        self.job = job
+        self.connection = connection
+        self.batchSize = max(1, batchSize)
+        self.progress = progress
+        self.scope = session.accessScope.settings
+        self.options = ImportJobOptions(mapping: ImportMapping(), createMissingParents: false, ownsFile: false)
+    }
+
+    func inScope<T>(_ body: (PGConnection) throws -> T) throws -> T {
+        try connection.transaction(settings: scope, body)
+    }
+
+    func execute() throws {
+        let t = session.tenantID
+        let (optionsText, sourcePath) = try inScope { c in
+            try c.query("""
+                UPDATE import_jobs SET status = 'running', started_at = coalesce(started_at, now()), heartbeat_at = now()
+                 WHERE tenant_id = \(t) AND job_id = \(job.id)
+                RETURNING options::text, source_path
+                """).decode((String, String?).self)[0]
+        }
+        options = try JSONDecoder().decode(ImportJobOptions.self, from: Data(optionsText.utf8))
+        guard let sourcePath else { throw CoreError(.notFound, "the job has no file to read") }
+        let url = URL(fileURLWithPath: sourcePath)
+        guard FileManager.default.fileExists(atPath: sourcePath) else {
+            throw CoreError(.notFound, "\(job.fileName) is no longer at \(sourcePath); run the import again with the file")
+        }
+        if job.rowsDone > 0 || job.startedAt != nil {
+            // Resuming: the rows already written came from this exact file.
+            let (sha, _) = try ImportService.fingerprint(url)
+            guard sha == job.fileSha256 else {
+                throw CoreError(.conflict, "\(job.fileName) has changed since the import started; start a new import instead of resuming")
+            }
+        }
+        var spreadsheetOptions = SpreadsheetOptions()
+        spreadsheetOptions.limits = SpreadsheetLimits()
+        let file = try SpreadsheetFile(url: url, options: spreadsheetOptions)
+
+        var sheets = try chooseSheets(file)
+        // Stage and decide each sheet in dependency order, so later sheets can link to the
+        // parents earlier ones are about to create.
+        var decided: Set<ImportEntity> = []
+        var failed = false
+        for i in sheets.indices {
+            try stage(&sheets[i], file: file)
+            if !sheets[i].problems.isEmpty {
+                failed = true
+                continue
+            }
+            progress(ImportProgress(phase: .checking, sheet: sheets[i].name, rowsRead: sheets[i].rows, rowsWritten: 0, rowsTotal: nil))
+            let checks = ImportChecks(
+                session: session, jobID: job.id, sheetIndex: sheets[i].index, shape: sheets[i].shape, plan: sheets[i].plan!,
+                mode: ImportMode(rawValue: job.mode) ?? .create, match: job.match.flatMap(ImportMatchKey.init(rawValue:)),
+                stagedParents: decided)
+            try inScope { try checks.run(on: $0) }
+            decided.insert(sheets[i].entity)
+        }
+        let total = sheets.reduce(0) { $0 + $1.rows }
+        if failed {
+            try recordProblems(sheets)
+            let count = sheets.reduce(0) { $0 + $1.problems.count }
+            throw CoreError(.invalidInput, "\(job.fileName) cannot be imported as it is: \(count) problem\(count == 1 ? "" : "s") with its columns (see the error report); nothing was written")
+        }
+
+        var planned = ImportWriter.Counts()
+        for sheet in sheets { planned = planned + (try plannedCounts(sheet)) }
+        try inScope { c in
+            try c.execute("""
+                UPDATE import_jobs SET rows_total = \(total), warnings = \(warningsJSON())::jsonb, heartbeat_at = now()
+                 WHERE tenant_id = \(session.tenantID) AND job_id = \(job.id)
+                """)
+        }
+
+        if job.dryRun {
+            try inScope { c in
+                for sheet in sheets { try writeFindings(sheet, on: c) }
+                try finish(status: "completed", counts: planned, rowsDone: total, on: c)
+            }
+            return
+        }
+        if job.allOrNothing {
+            if planned.rejected > 0 {
+                try inScope { c in
+                    for sheet in sheets { try writeFindings(sheet, on: c) }
+                    try finish(status: "failed", counts: ImportWriter.Counts(rejected: planned.rejected), rowsDone: 0, on: c,
+                               failure: "\(planned.rejected) row\(planned.rejected == 1 ? "" : "s") rejected; nothing was written (all-or-nothing)")
+                }
+                return
+            }
+            // Everything in one transaction: a failure leaves nothing behind.
+            try inScope { c in
+                var counts = ImportWriter.Counts()
+                for sheet in sheets {
+                    let writer = ImportWriter(session: session, jobID: job.id, jobZoneID: session.zoneID, sheetIndex: sheet.index, shape: sheet.shape)
+                    counts = counts + (try writer.write(lower: Int.min / 2, upper: Int.max / 2, on: c))
+                }
+                try finish(status: "completed", counts: counts, rowsDone: total, on: c)
+            }
+            return
+        }
+
+        var written = 0
+        for sheet in sheets {
+            let writer = ImportWriter(session: session, jobID: job.id, jobZoneID: session.zoneID, sheetIndex: sheet.index, shape: sheet.shape)
+            let bounds = try connection.query(PGQuery(unsafeSQL: "SELECT min(row_no), max(row_no) FROM pg_temp.\(sheet.shape.table) WHERE NOT done"))
+                .decode((Int?, Int?).self)[0]
+            guard let low = bounds.0, let high = bounds.1 else { continue }
+            var lower = low
+            while lower <= high {
+                let upper = lower + batchSize - 1
+                if try cancelRequested() {
+                    try inScope { try finish(status: "cancelled", counts: nil, rowsDone: nil, on: $0) }
+                    return
+                }
+                let counts = try writeBatch(writer, lower: lower, upper: upper)
+                written += counts.total
+                progress(ImportProgress(phase: .writing, sheet: sheet.name, rowsRead: total, rowsWritten: written, rowsTotal: total))
+                lower = upper + 1
+            }
+        }
+        try inScope { try finish(status: "completed", counts: nil, rowsDone: nil, on: $0) }
+        progress(ImportProgress(phase: .finished, sheet: nil, rowsRead: total, rowsWritten: written, rowsTotal: total))
+        if options.ownsFile { try? FileManager.default.removeItem(at: url) }
+    }
+
+    // MARK: - Sheets
+
+    private func chooseSheets(_ file: SpreadsheetFile) throws -> [Sheet] {
+        if let entity = ImportEntity(rawValue: job.entity) {
+            let name: String?
+            if file.kind == .xlsx {
+                if let wanted = job.sheet {
+                    guard let info = file.sheets.first(where: { Normalize.folded($0.name) == Normalize.folded(wanted) }) else {
+                        throw CoreError.invalid("sheet", "the workbook has no sheet named \(wanted); sheets: \(file.sheets.map(\.name).joined(separator: ", "))")
+                    }
+                    name = info.name
+                    if info.hidden { warnings.append(.init(code: "hidden_sheet", message: "sheet \(info.name) is hidden in the workbook", row: nil)) }
+                } else {
+                    guard let first = file.sheets.first(where: { !$0.hidden }) else {
+                        throw CoreError.invalid("sheet", "the workbook has no visible sheet; name one with --sheet")
+                    }
+                    name = first.name
+                }
+            } else {
+                name = nil
+            }
+            let index = file.sheets.firstIndex { $0.name == name } ?? 0
+            return [Sheet(index: index, name: name, entity: entity, shape: .forEntity(entity))]
+        }
+        // A workbook: one sheet per entity, parents first.
+        var sheets: [Sheet] = []
+        var seen: [ImportEntity: String] = [:]
+        let named = Dictionary(options.mapping.sheets.map { (Normalize.folded($0.key), $0.value) }, uniquingKeysWith: { a, _ in a })
+        for info in file.sheets {
+            let explicit = named[Normalize.folded(info.name)]
+            guard let entity = explicit ?? (info.hidden ? nil : ImportEntity.guess(sheetName: info.name)) else {
+                warnings.append(.init(code: "sheet_not_imported", message: "sheet \(info.name)\(info.hidden ? " (hidden)" : "") is not imported: its name names no entity (accounts, contacts, records, activities)", row: nil))
+                continue
+            }
+            let table = ImportStageShape.forEntity(entity).table
+            if let other = seen.first(where: { ImportStageShape.forEntity($0.key).table == table }) {
+                throw CoreError.invalid("sheet", "sheets \(other.value) and \(info.name) both hold \(entity.rawValue); import one of them")
+            }
+            seen[entity] = info.name
+            if info.hidden { warnings.append(.init(code: "hidden_sheet", message: "sheet \(info.name) is hidden in the workbook and is imported because the mapping names it", row: nil)) }
+            sheets.append(Sheet(index: info.index, name: info.name, entity: entity, shape: .forEntity(entity)))
+        }
+        guard !sheets.isEmpty else {
+            throw CoreError.invalid("sheet", "no sheet of the workbook is named after an entity (Cuentas/Accounts, Contactos/Contacts, Registros/Records, Actividades/Activities); name them or map them in the mapping's sheets")
+        }
+        return sheets.sorted { ($0.entity.dependencyRank, $0.index) < ($1.entity.dependencyRank, $1.index) }
+    }
+
+    // MARK: - Staging
+
+    /// Reads the sheet once: header, columns, every row converted and COPied into the staging table.
+    private func stage(_ sheet: inout Sheet, file: SpreadsheetFile) throws {
+        let mode = ImportMode(rawValue: job.mode) ?? .create
+        let match = job.match.flatMap(ImportMatchKey.init(rawValue:))
+        let specs = try inScope { try FieldSpecs.load(tenantID: session.tenantID, entity: sheet.entity.fieldEntity, on: $0) }
+        let reader = try file.rows(sheet: sheet.name)
+        var head: [SheetRow] = []
+        while head.count < 30, let row = try reader.nextRow() {
+            if !row.isEmpty { head.append(row) }
+        }
+        let targets = ImportColumnResolver.targets(entity: sheet.entity, specs: specs)
+        let headerIndex: Int?
+        if let wanted = options.mapping.headerRow {
+            headerIndex = head.firstIndex { $0.number == wanted }
+        } else {
+            headerIndex = ImportColumnResolver.headerIndex(in: head, targets: targets, mapping: options.mapping)
+        }
+        guard let headerIndex else {
+            sheet.problems.append(.init(
+                code: "no_header", message: "no header row found in the first rows\(sheet.name.map { " of sheet \($0)" } ?? ""): none names a field of \(sheet.entity.rawValue) (\(targets.prefix(8).map(\.0.key).joined(separator: ", "))…)", column: nil))
+            return
+        }
+        if headerIndex > 0 {
+            warnings.append(.init(code: "notes_above_header", message: "\(headerIndex) row\(headerIndex == 1 ? "" : "s") above the header\(sheet.name.map { " of sheet \($0)" } ?? "") were not imported (titles or notes)", row: head[headerIndex].number))
+        }
+        let (plan, problems) = ImportColumnResolver.plan(header: head[headerIndex], entity: sheet.entity, specs: specs, mapping: options.mapping, mode: mode, match: match)
+        sheet.plan = plan
+        sheet.problems = problems
+        guard problems.isEmpty else { return }
+
+        // Day/month order of text dates, decided per column from the whole sheet.
+        var dateOrders: [Int: ImportDateOrder] = [:]
+        let dateColumns = plan.columns.filter {
+            if case .field(let spec) = $0.target { return spec.type == .date || spec.type == .datetime }
+            return false
+        }
+        if !dateColumns.isEmpty {
+            var evidence = ImportDateEvidence()
+            let scan = try file.rows(sheet: sheet.name)
+            while let row = try scan.nextRow() {
+                guard row.number > plan.headerRowNumber else { continue }
+                for column in dateColumns { evidence.observe(row.cell(at: column.index), column: column.index) }
+            }
+            dateOrders = evidence.decide(default: options.mapping.locale.dateOrder)
+        }
+        let converter = ImportRowConverter(
+            plan: plan, specs: specs, reader: ImportValueReader(locale: options.mapping.locale, dateOrders: dateOrders), mode: mode)
+        if !converter.planIssues.isEmpty {
+            sheet.problems += converter.planIssues.map { .init(code: $0.code, message: "mapping constant \($0.column ?? ""): \($0.message)", column: $0.column) }
+            return
+        }
+
+        let shape = sheet.shape
+        try connection.simpleQuery(unsafeSQL: shape.createSQL)
+        stagedTables.append(shape.table)
+        let customKeys = specs.customKeys
+        let unlabeled = Set(plan.columns.filter { $0.target == nil && plan.headers.indices.contains($0.index) && plan.headers[$0.index].trimmingCharacters(in: .whitespaces).isEmpty }.map(\.index))
+        let width = plan.headers.count
+        var strayColumns: Set<Int> = []
+        var pendingTotals: [SheetRow] = []
+        var count = 0
+        let sheetName = sheet.name
+
+        try connection.copyFrom(PGQuery(unsafeSQL: shape.copySQL)) { writer in
+            func emit(_ row: SheetRow) throws {
+                for (i, cell) in row.cells.enumerated() where !cell.isEmpty && (i >= width || unlabeled.contains(i)) {
+                    strayColumns.insert(i)
+                }
+                let converted = converter.convert(row)
+                try writer.writeRow(shape.fields(converted, customKeys: customKeys, zone: nil))
+                count += 1
+                if count % 50_000 == 0 {
+                    progress(ImportProgress(phase: .reading, sheet: sheetName, rowsRead: count, rowsWritten: 0, rowsTotal: nil))
+                }
+            }
+            func consider(_ row: SheetRow) throws {
+                guard !row.isEmpty else { return }
+                // A total line at the bottom is not a record; only trailing ones are treated so.
+                if Self.looksLikeTotal(row) {
+                    pendingTotals.append(row)
+                    return
+                }
+                for held in pendingTotals { try emit(held) }
+                pendingTotals = []
+                try emit(row)
+            }
+            for row in head[(headerIndex + 1)...] { try consider(row) }
+            while let row = try reader.nextRow() { try consider(row) }
+        }
+        for total in pendingTotals {
+            warnings.append(.init(code: "total_row", message: "row \(total.number) looks like a total line and was not imported", row: total.number))
+        }
+        for warning in reader.warnings {
+            warnings.append(.init(code: warning.code, message: warning.message, row: warning.row))
+        }
+        if !strayColumns.isEmpty {
+            let letters = strayColumns.sorted().map(ImportColumnResolver.columnLetter)
+            sheet.problems.append(.init(
+                code: "unlabeled_column",
+                message: "column\(letters.count == 1 ? "" : "s") \(letters.joined(separator: ", ")) hold\(letters.count == 1 ? "s" : "") data but no header; name them or map them in the mapping (@\(letters[0]): field or @\(letters[0]): skip)",
+                column: letters[0]))
+        }
+        sheet.rows = count
+        try connection.simpleQuery(unsafeSQL: "ANALYZE pg_temp.\(shape.table)")
+        progress(ImportProgress(phase: .reading, sheet: sheet.name, rowsRead: count, rowsWritten: 0, rowsTotal: nil))
+    }
+
+    static func looksLikeTotal(_ row: SheetRow) -> Bool {
+        guard let first = row.cells.first(where: { !$0.isEmpty }), case .text(let text) = first else { return false }
+        let folded = Normalize.folded(text)
+        return folded.hasPrefix("total") || folded.hasPrefix("suma") || folded == "totales"
+    }
+
+    // MARK: - Outcome
+
+    private func plannedCounts(_ sheet: Sheet) throws -> ImportWriter.Counts {
+        let rows = try connection.query(PGQuery(unsafeSQL: "SELECT action, count(*)::int FROM pg_temp.\(sheet.shape.table) WHERE NOT done GROUP BY action"))
+            .decode((String?, Int).self)
+        var counts = ImportWriter.Counts()
+        for (action, n) in rows {
+            switch action {
+            case "create": counts.created = n
+            case "update": counts.updated = n
+            case "skip": counts.skipped = n
+            default: counts.rejected += n
+            }
+        }
+        return counts
+    }
+
+    /// Row findings of a whole sheet (dry runs and refused all-or-nothing runs write no rows).
+    private func writeFindings(_ sheet: Sheet, on c: PGConnection) throws {
+        try c.execute(PGQuery(unsafeSQL: """
+            INSERT INTO import_errors (tenant_id, job_id, error_no, job_zone_id, sheet_index, row_number, column_name, raw_value, code, message, severity)
+            SELECT $1, $2, s.row_no * 100 + least(i.ord, 99)::int, $3, $4, s.row_no, i.issue->>'column', i.issue->>'raw',
+                   i.issue->>'code', i.issue->>'message', coalesce(i.issue->>'severity', 'error')
+              FROM pg_temp.\(sheet.shape.table) s, jsonb_array_elements(s.issues) WITH ORDINALITY i(issue, ord)
+             WHERE NOT s.done AND i.ord < 100
+            ON CONFLICT DO NOTHING
+            """, binds: [PGBind(session.tenantID), PGBind(job.id), PGBind(session.zoneID), PGBind(sheet.index)]))
+    }
+
+    private func recordProblems(_ sheets: [Sheet]) throws {
+        try inScope { c in
+            try c.execute("DELETE FROM import_errors WHERE tenant_id = \(session.tenantID) AND job_id = \(job.id) AND row_number IS NULL")
+            for sheet in sheets {
+                for (i, problem) in sheet.problems.enumerated() {
+                    try c.execute("""
+                        INSERT INTO import_errors (tenant_id, job_id, error_no, job_zone_id, sheet_index, row_number, column_name, code, message)
+                        VALUES (\(session.tenantID), \(job.id), \(-(i + 1)), \(session.zoneID), \(sheet.index), NULL,
+                                \(problem.column), \(problem.code), \(problem.message))
+                        """)
+                }
+            }
+        }
+    }
+
+    private func cancelRequested() throws -> Bool {
+        try inScope { c in
+            try c.query("SELECT cancel_requested FROM import_jobs WHERE tenant_id = \(session.tenantID) AND job_id = \(job.id)").scalar(Bool.self)
+        }
+    }
+
+    /// One batch in one transaction with the job's progress. If the batch fails (a row breaks a
+    /// constraint the checks could not foresee, e.g. a concurrent insert), its rows are retried
+    /// one by one so the good ones still commit and the bad one is reported.
+    private func writeBatch(_ writer: ImportWriter, lower: Int, upper: Int) throws -> ImportWriter.Counts {
+        do {
+            return try inScope { c in
+                let counts = try writer.write(lower: lower, upper: upper, on: c)
+                try bump(counts, on: c)
+                return counts
+            }
+        } catch let error as PGError where error.kind != .connection {
+            let rows = try connection.query(PGQuery(unsafeSQL: "SELECT row_no FROM pg_temp.\(writer.table) WHERE row_no BETWEEN $1 AND $2 AND NOT done ORDER BY row_no", binds: [PGBind(lower), PGBind(upper)]))
+                .decode(Int.self)
+            var total = ImportWriter.Counts()
+            for row in rows {
+                do {
+                    total = total + (try inScope { c in
+                        let counts = try writer.write(lower: row, upper: row, on: c)
+                        try bump(counts, on: c)
+                        return counts
+                    })
+                } catch let rowError as PGError where rowError.kind != .connection {
+                    let issue = ImportIssue.error("write_failed", Self.describe(rowError))
+                    try connection.execute(PGQuery(unsafeSQL: """
+                        UPDATE pg_temp.\(writer.table) SET bad = true, action = 'reject', issues = issues || $2::jsonb WHERE row_no = $1
+                        """, binds: [PGBind(row), PGBind(ImportStageShape.issuesJSON([issue]))]))
+                    total = total + (try inScope { c in
+                        let counts = try writer.write(lower: row, upper: row, on: c)
+                        try bump(counts, on: c)
+                        return counts
+                    })
+                }
+            }
+            return total
+        }
+    }
+
+    static func describe(_ error: PGError) -> String {
+        if error.code == .uniqueViolation {
+            return "another record already holds a value that must be unique\(error.constraint.map { " (\($0))" } ?? "")"
+        }
+        if error.code == .checkViolation || error.code == .notNullViolation {
+            return "the row breaks a rule of the data\(error.constraint.map { " (\($0))" } ?? "")"
+        }
+        return "the row could not be written (\(error.code?.rawValue ?? "error"))"
+    }
+
+    private func bump(_ counts: ImportWriter.Counts, on c: PGConnection) throws {
+        try c.execute("""
+            UPDATE import_jobs
+               SET rows_done = rows_done + \(counts.total), created_count = created_count + \(counts.created),
+                   updated_count = updated_count + \(counts.updated), skipped_count = skipped_count + \(counts.skipped),
+                   rejected_count = rejected_count + \(counts.rejected), heartbeat_at = now()
+             WHERE tenant_id = \(session.tenantID) AND job_id = \(job.id)
+            """)
+    }
+
+    /// Ends the job. `counts`/`rowsDone` nil keeps what the batches accumulated.
+    private func finish(status: String, counts: ImportWriter.Counts?, rowsDone: Int?, on c: PGConnection, failure: String? = nil) throws {
+        try c.execute("""
+            UPDATE import_jobs
+               SET status = \(status), finished_at = now(), heartbeat_at = now(), failure = \(failure),
+                   warnings = \(warningsJSON())::jsonb,
+                   rows_done = coalesce(\(rowsDone), rows_done),
+                   created_count = coalesce(\(counts?.created), created_count),
+                   updated_count = coalesce(\(counts?.updated), updated_count),
+                   skipped_count = coalesce(\(counts?.skipped), skipped_count),
+                   rejected_count = coalesce(\(counts?.rejected), rejected_count)
+             WHERE tenant_id = \(session.tenantID) AND job_id = \(job.id)
+            """)
+    }
+
+    private func warningsJSON() -> String {
+        String(decoding: (try? JSONEncoder().encode(warnings)) ?? Data("[]".utf8), as: UTF8.self)
+    }
+
+    func dropStaging() {
+        for table in stagedTables {
+            _ = try? connection.simpleQuery(unsafeSQL: "DROP TABLE IF EXISTS pg_temp.\(table)")
+        }
+        stagedTables = []
+    }
+}

@@ -1,0 +1,248 @@
+public import Foundation
+public import Spreadsheet
+
+/// A finding about one cell or row: what the error file shows.
+struct ImportIssue: Sendable, Hashable, Codable {
+    var column: String?
+    var raw: String?
+    var code: String
+    var message: String
+    var severity: String = "error"
+
+    static func error(_ code: String, _ message: String, column: String? = nil, raw: String? = nil) -> ImportIssue {
+        ImportIssue(column: column, raw: raw, code: code, message: message, severity: "error")
+    }
+
+    static func warning(_ code: String, _ message: String, column: String? = nil, raw: String? = nil) -> ImportIssue {
+        ImportIssue(column: column, raw: raw, code: code, message: message, severity: "warning")
+    }
+}
+
+/// Turns cells into field values under the import's locale. Dates written as text take the
+/// day/month order decided for their column from the whole file (`ImportDateEvidence`).
+struct ImportValueReader: Sendable {
+    var locale: ImportLocale
+    /// Column index → decided order for text dates.
+    var dateOrders: [Int: ImportDateOrder] = [:]
+    let timeZone: TimeZone
+
+    init(locale: ImportLocale, dateOrders: [Int: ImportDateOrder] = [:]) {
+        self.locale = locale
+        self.dateOrders = dateOrders
+        self.timeZone = TimeZone(identifier: locale.timeZone) ?? TimeZone(identifier: "Europe/Madrid")!
+    }
+
+    /// The normalised value of `cell` for `spec`, or the issue that rejects it. Warnings (a
+    /// postal code that lost its leading zero) come back alongside the value.
+    func value(_ cell: CellValue, spec: FieldSpec, column: ImportColumn) -> (FieldValue?, ImportIssue?) {
+        let raw = cell.displayText
+        do {
+            let prepared = try prepare(cell, spec: spec, column: column)
+            let value = try FieldSpecSet.normalize(prepared, spec: spec, field: column.header)
+            if spec.type == .postalCode, case .string(let code) = value, digitsOnly(raw).count == 4 {
+                return (value, .warning("postal_code_padded", "a 4-digit postal code lost its leading zero; imported as \(code)", column: column.header, raw: raw))
+            }
+            return (value, nil)
+        } catch let error as CoreError {
+            let message = error.fieldErrors.first?.message ?? error.message
+            return (nil, .error("invalid_value", message, column: column.header, raw: raw))
+        } catch let issue as ImportIssueError {
+            return (nil, issue.issue)
+        } catch {
+            return (nil, .error("invalid_value", "\(error)", column: column.header, raw: raw))
+        }
+    }
+
+    private func prepare(_ cell: CellValue, spec: FieldSpec, column: ImportColumn) throws -> FieldValue {
+        switch cell {
+        case .empty:
+            return .null
+        case .error(let code):
+            throw ImportIssueError(issue: .error("cell_error", "the cell holds the spreadsheet error \(code); fix the formula or type the value", column: column.header, raw: code))
+        case .bool(let flag):
+            return spec.type == .boolean ? .bool(flag) : .string(flag ? "true" : "false")
+        case .date(let date):
+            switch spec.type {
+            case .date: return .string(String(date.iso8601.prefix(10)))
+            case .datetime: return .string(utcISO(date))
+            default: return .string(date.iso8601)
+            }
+        case .number(_, let literal):
+            switch spec.type {
+            case .integer, .decimal, .money:
+                guard let number = Decimal(string: literal, locale: Locale(identifier: "en_US_POSIX")) else {
+                    throw ImportIssueError(issue: .error("invalid_value", "expected a number", column: column.header, raw: literal))
+                }
+                return .number(number)
+            case .date, .datetime:
+                throw ImportIssueError(issue: .error("invalid_value", "a number where a date is expected; format the column as a date in Excel", column: column.header, raw: literal))
+            case .phone:
+                return .string(try Normalize.phone(literal, defaultCountry: locale.phoneCountry, field: column.header))
+            default:
+                return .string(literal)
+            }
+        case .text(let text):
+            switch spec.type {
+            case .date:
+                return .string(try textDate(text, column: column))
+            case .datetime:
+                return .string(try textDateTime(text, column: column))
+            case .integer, .decimal, .money:
+                var t = text.trimmingCharacters(in: .whitespaces)
+                if !locale.decimalComma { t = t.replacingOccurrences(of: ",", with: "") }
+                return .string(t)
+            case .phone:
+                let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
+                return t.isEmpty ? .null : .string(try Normalize.phone(t, defaultCountry: locale.phoneCountry, field: column.header))
+            default:
+                return .string(text)
+            }
+        }
+    }
+
+    // MARK: - Dates
+
+    /// d/m/yyyy, m/d/yyyy (by the column's decided order), yyyy-mm-dd, with `/`, `-` or `.`.
+    func textDate(_ text: String, column: ImportColumn) throws -> String {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        guard let (y, m, d) = civilDate(t, order: dateOrders[column.index] ?? locale.dateOrder) else {
+            throw ImportIssueError(issue: .error(
+                "invalid_value", "expected a date (dd/mm/yyyy or yyyy-mm-dd) that exists in the calendar", column: column.header, raw: text))
+        }
+        return pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2)
+    }
+
+    /// A date with an optional hh:mm[:ss] in the import's time zone, or ISO 8601 with a zone.
+    func textDateTime(_ text: String, column: ImportColumn) throws -> String {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        if t.contains("T"), t.hasSuffix("Z") || t.dropFirst(10).contains("+") || t.dropFirst(10).contains("-") {
+            return t  // ISO 8601 with a zone: FieldSpecSet checks it
+        }
+        let parts = t.split(whereSeparator: { $0 == " " || $0 == "T" }).map(String.init)
+        guard let first = parts.first, let (y, m, d) = civilDate(first, order: dateOrders[column.index] ?? locale.dateOrder) else {
+            throw ImportIssueError(issue: .error(
+                "invalid_value", "expected a date and time (dd/mm/yyyy hh:mm)", column: column.header, raw: text))
+        }
+        var hour = 0, minute = 0, second = 0
+        if parts.count >= 2 {
+            let clock = parts[1].split(separator: ":").map { Int($0) }
+            guard (2...3).contains(clock.count), clock.allSatisfy({ $0 != nil }),
+                (0...23).contains(clock[0]!), (0...59).contains(clock[1]!), clock.count == 2 || (0...59).contains(clock[2]!)
+            else {
+                throw ImportIssueError(issue: .error("invalid_value", "expected a time as hh:mm or hh:mm:ss", column: column.header, raw: text))
+            }
+            hour = clock[0]!
+            minute = clock[1]!
+            second = clock.count == 3 ? clock[2]! : 0
+        }
+        return utcISO(SpreadsheetDateTime(year: y, month: m, day: d, hour: hour, minute: minute, second: second, hasTime: true))
+    }
+
+    /// The date parts, or nil when the text is not a date that exists (31/02 is nil, not March).
+    func civilDate(_ t: String, order: ImportDateOrder) -> (Int, Int, Int)? {
+        let pieces = t.split(whereSeparator: { $0 == "/" || $0 == "-" || $0 == "." }).map(String.init)
+        guard pieces.count == 3, pieces.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }) else { return nil }
+        let n = pieces.map { Int($0)! }
+        var y: Int, m: Int, d: Int
+        if pieces[0].count == 4 {
+            (y, m, d) = (n[0], n[1], n[2])
+        } else {
+            guard pieces[2].count == 4 || pieces[2].count == 2 else { return nil }
+            y = pieces[2].count == 2 ? 2000 + n[2] : n[2]
+            switch order {
+            case .dayMonth: (d, m) = (n[0], n[1])
+            case .monthDay: (m, d) = (n[0], n[1])
+            }
+        }
+        guard FieldSpecSet.isRealDate(year: y, month: m, day: d) else { return nil }
+        return (y, m, d)
+    }
+
+    func utcISO(_ date: SpreadsheetDateTime) -> String {
+        var components = DateComponents()
+        components.year = date.year
+        components.month = date.month
+        components.day = date.day
+        components.hour = date.hour
+        components.minute = date.minute
+        components.second = date.second
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        let instant = calendar.date(from: components) ?? Date(timeIntervalSince1970: 0)
+        let seconds = Int(instant.timeIntervalSince1970.rounded())
+        let days = Int((Double(seconds) / 86_400).rounded(.down))
+        let rest = seconds - days * 86_400
+        let (y, m, d) = civil(fromDays: days)
+        return pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2) + "T" + pad(rest / 3600, 2) + ":" + pad(rest % 3600 / 60, 2) + ":" + pad(rest % 60, 2) + "Z"
+    }
+
+    /// Days since 1970-01-01 → (year, month, day) (Howard Hinnant's algorithm).
+    private func civil(fromDays z0: Int) -> (Int, Int, Int) {
+        let z = z0 + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    }
+
+    private func pad(_ value: Int, _ width: Int) -> String {
+        let digits = String(value)
+        return String(repeating: "0", count: max(0, width - digits.count)) + digits
+    }
+
+    private func digitsOnly(_ text: String) -> String {
+        String(text.trimmingCharacters(in: .whitespaces).prefix { $0.isNumber })
+    }
+}
+
+struct ImportIssueError: Error {
+    var issue: ImportIssue
+}
+
+/// Evidence, per column, for the day/month order of dates written as text: a first part over 12
+/// proves day-first, a second part over 12 proves month-first. Columns with no evidence use the
+/// locale's order; a column with both is decided by the majority and the minority rows fail as
+/// impossible dates (reported per row).
+struct ImportDateEvidence {
+    private var dayFirst: [Int: Int] = [:]
+    private var monthFirst: [Int: Int] = [:]
+
+    mutating func observe(_ cell: CellValue, column: Int) {
+        guard case .text(let text) = cell else { return }
+        let t = text.trimmingCharacters(in: .whitespaces)
+        let date = t.split(separator: " ").first.map(String.init) ?? t
+        let pieces = date.split(whereSeparator: { $0 == "/" || $0 == "-" || $0 == "." })
+        guard pieces.count == 3, pieces[0].count <= 2, let a = Int(pieces[0]), let b = Int(pieces[1]) else { return }
+        if a > 12, b <= 12 { dayFirst[column, default: 0] += 1 }
+        if b > 12, a <= 12 { monthFirst[column, default: 0] += 1 }
+    }
+
+    func decide(default order: ImportDateOrder) -> [Int: ImportDateOrder] {
+        var result: [Int: ImportDateOrder] = [:]
+        for column in Set(dayFirst.keys).union(monthFirst.keys) {
+            let d = dayFirst[column] ?? 0
+            let m = monthFirst[column] ?? 0
+            result[column] = d == m ? order : (d > m ? .dayMonth : .monthDay)
+        }
+        return result
+    }
+}
+
+extension ImportStage {
+    /// Stage names as people write them in Spanish or English.
+    static func parse(_ text: String) -> Stage? {
+        switch Normalize.folded(text.trimmingCharacters(in: .whitespaces)) {
+        case "target", "objetivo", "publico objetivo", "prospecto": .target
+        case "potential", "potencial", "cliente potencial", "lead": .potential
+        case "contact", "contacto", "cliente", "customer": .contact
+        case "disqualified", "descalificado", "descartado": .disqualified
+        default: nil
+        }
+    }
+}
+
+enum ImportStage {}
