@@ -37,6 +37,8 @@ CREATE TABLE public.import_jobs (
     skipped_count    integer     NOT NULL DEFAULT 0,
     rejected_count   integer     NOT NULL DEFAULT 0,
     warnings         jsonb       NOT NULL DEFAULT '[]',
+    -- Per sheet index: the header cells as in the file (the rejected-rows file repeats them).
+    headers          jsonb       NOT NULL DEFAULT '{}',
     cancel_requested boolean     NOT NULL DEFAULT false,
     failure          text        NULL,
     created_at       timestamptz NOT NULL DEFAULT now(),
@@ -61,7 +63,8 @@ CREATE TABLE public.import_jobs (
         CHECK (rows_done >= 0 AND created_count >= 0 AND updated_count >= 0
                AND skipped_count >= 0 AND rejected_count >= 0),
     CONSTRAINT import_jobs_options_object CHECK (jsonb_typeof(options) = 'object'),
-    CONSTRAINT import_jobs_warnings_array CHECK (jsonb_typeof(warnings) = 'array')
+    CONSTRAINT import_jobs_warnings_array CHECK (jsonb_typeof(warnings) = 'array'),
+    CONSTRAINT import_jobs_headers_object CHECK (jsonb_typeof(headers) = 'object')
 );
 
 -- One real import per tenant and entity at a time (dry runs write nothing and may overlap).

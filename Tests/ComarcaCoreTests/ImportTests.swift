@@ -53,3 +53,157 @@ import Testing
         }
     }
 }
+
+@Suite struct ImportModesTests {
+    static let csv = """
+        Código externo,Nombre,Apellidos,Email,Teléfono,Sector
+        EXT-1,Ana,Sanz,ana@sanz.es,612000001,Industria
+        EXT-2,Luis,Mora,luis@mora.es,612000002,Servicios
+        EXT-3,Eva,Gil,eva@gil.es,612000003,
+
+        """
+
+    @Test func upsertingTheSameFileTwiceCreatesNothingNew() async throws {
+        try await ImportFixture.with { f in
+            let url = try f.file("a.csv", Self.csv, bom: [0xEF, 0xBB, 0xBF])
+            let request = ImportRequest(entity: .records, fileURL: url, mapping: Self.externalIDMapping, mode: .upsert, match: .externalID)
+            let first = try f.importFile(f.admin, request)
+            #expect(first.counts == .init(created: 3, updated: 0, skipped: 0, rejected: 0))
+            let second = try f.importFile(f.admin, request)
+            #expect(second.counts == .init(created: 0, updated: 0, skipped: 3, rejected: 0))
+            #expect(second.sameFileAs == [first.id])
+            #expect(try f.count("records") == 3)
+        }
+    }
+
+    static var externalIDMapping: ImportMapping {
+        var mapping = ImportMapping()
+        mapping.columns = ["Código externo": "external_id"]
+        return mapping
+    }
+
+    @Test func upsertUpdatesChangedRowsAndUndoPutsTheBeforeImageBack() async throws {
+        try await ImportFixture.with { f in
+            let first = try f.file("a.csv", Self.csv)
+            try f.importFile(f.admin, ImportRequest(entity: .records, fileURL: first, mapping: Self.externalIDMapping, mode: .upsert, match: .externalID))
+            let changed = try f.file("b.csv", """
+                Código externo,Nombre,Teléfono,Sector
+                EXT-1,Ana María,612000001,Alimentación
+                EXT-4,Nuevo,612000004,
+
+                """)
+            let job = try f.importFile(f.admin, ImportRequest(entity: .records, fileURL: changed, mapping: Self.externalIDMapping, mode: .upsert, match: .externalID))
+            #expect(job.counts == .init(created: 1, updated: 1, skipped: 0, rejected: 0))
+            let after = try f.asOperator { try $0.query("SELECT display_name, custom->>'sector', version FROM records WHERE tenant_id = \(f.tenantID) AND external_id = 'EXT-1'").decode((String, String, Int).self) }
+            #expect(after.first! == ("Ana María Sanz", "ali", 2))
+
+            let undone = try f.app.transaction(settings: f.admin.accessScope.settings) { try ImportService.undo(f.admin, id: job.id, on: $0) }
+            #expect(undone.status == "undone")
+            let restored = try f.asOperator { try $0.query("SELECT display_name, custom->>'sector' FROM records WHERE tenant_id = \(f.tenantID) AND external_id = 'EXT-1'").decode((String, String).self) }
+            #expect(restored.first! == ("Ana Sanz", "ind"))
+            #expect(try f.count("records") == 3)
+            #expect(try f.count("records", "external_id = 'EXT-4'") == 0)
+        }
+    }
+
+    @Test func dryRunGivesTheCountsOfTheRealRunAndWritesNothing() async throws {
+        try await ImportFixture.with { f in
+            let url = try f.file("a.csv", Self.csv + "EXT-5,Rosa,Paz,not-an-email,,\n")
+            let dry = try f.importFile(f.admin, ImportRequest(entity: .records, fileURL: url, mapping: Self.externalIDMapping, dryRun: true))
+            #expect(dry.status == "completed" && dry.dryRun)
+            #expect(try f.count("records") == 0)
+            #expect(try f.findings(dry)[5] == ["invalid_value"])
+            let real = try f.importFile(f.admin, ImportRequest(entity: .records, fileURL: url, mapping: Self.externalIDMapping))
+            #expect(real.counts == dry.counts)
+            #expect(dry.counts == .init(created: 3, updated: 0, skipped: 0, rejected: 1))
+        }
+    }
+
+    @Test func allOrNothingWritesNothingWhenOneRowIsBad() async throws {
+        try await ImportFixture.with { f in
+            let url = try f.file("a.csv", Self.csv + "EXT-5,Rosa,Paz,not-an-email,,\n")
+            let job = try f.importFile(f.admin, ImportRequest(entity: .records, fileURL: url, mapping: Self.externalIDMapping, allOrNothing: true))
+            #expect(job.status == "failed")
+            #expect(job.failure?.contains("all-or-nothing") == true)
+            #expect(try f.count("records") == 0)
+            let good = try f.file("b.csv", Self.csv)
+            let ok = try f.importFile(f.admin, ImportRequest(entity: .records, fileURL: good, mapping: Self.externalIDMapping, allOrNothing: true))
+            #expect(ok.status == "completed" && ok.counts.created == 3)
+        }
+    }
+
+    @Test func unknownColumnsStopTheImportBeforeAnyRowIsRead() async throws {
+        try await ImportFixture.with { f in
+            let url = try f.file("a.csv", "Nombre;Color favorito;Email;Email\nAna;Azul;a@b.es;c@d.es\n")
+            let job = try f.importFile(f.admin, ImportRequest(entity: .records, fileURL: url))
+            #expect(job.status == "failed")
+            #expect(try f.findings(job)[0]?.sorted() == ["duplicate_header", "unknown_column"])
+            #expect(try f.count("records") == 0)
+        }
+    }
+
+    @Test func unterminatedQuoteFailsTheJobNamingTheLine() async throws {
+        try await ImportFixture.with { f in
+            let url = try f.file("a.csv", "Nombre,Email\nAna,ana@x.es\n\"Luis,luis@x.es\nEva,eva@x.es\n")
+            let job = try f.importFile(f.admin, ImportRequest(entity: .records, fileURL: url))
+            #expect(job.status == "failed")
+            #expect(job.failure?.contains("3") == true, "\(job.failure ?? "")")
+            #expect(try f.count("records") == 0)
+        }
+    }
+
+    @Test func reportsAreSpanishExcelCSVWithFormulasEscaped() async throws {
+        try await ImportFixture.with { f in
+            let url = try f.file("a.csv", "Nombre;Email\n=HYPERLINK(\"x\");mal\nAna;ana@x.es\n")
+            let job = try f.importFile(f.admin, ImportRequest(entity: .records, fileURL: url))
+            var bytes: [UInt8] = []
+            try f.app.transaction(settings: f.admin.accessScope.settings) { tx in
+                try ImportService.writeReport(f.admin, id: job.id, kind: .rejected, on: tx) { bytes += $0 }
+            }
+            #expect(Array(bytes.prefix(3)) == [0xEF, 0xBB, 0xBF])
+            let text = String(decoding: bytes.dropFirst(3), as: UTF8.self)
+            let lines = text.components(separatedBy: "\r\n")
+            #expect(lines[0] == "Nombre;Email;errores;fila original")
+            #expect(lines[1].hasPrefix("\"'=HYPERLINK(\"\"x\"\")\";mal;"))
+            #expect(lines[1].hasSuffix(";2"))
+            var result: [UInt8] = []
+            try f.app.transaction(settings: f.admin.accessScope.settings) { tx in
+                try ImportService.writeReport(f.admin, id: job.id, kind: .result, on: tx) { result += $0 }
+            }
+            let resultLines = String(decoding: result.dropFirst(3), as: UTF8.self).components(separatedBy: "\r\n")
+            #expect(resultLines.count == 4)  // header, 2 rows, trailing empty
+            #expect(resultLines[1].contains(";2;rejected;records;"))
+            #expect(resultLines[2].contains(";3;created;records;"))
+        }
+    }
+
+    @Test func aSecondImportOfTheSameEntityWaitsForTheFirst() async throws {
+        try await ImportFixture.with { f in
+            let url = try f.file("a.csv", Self.csv)
+            _ = try f.app.transaction(settings: f.admin.accessScope.settings) {
+                try ImportService.create(f.admin, ImportRequest(entity: .records, fileURL: url), on: $0)
+            }
+            #expect(throws: CoreError.self) {
+                try f.app.transaction(settings: f.admin.accessScope.settings) {
+                    try ImportService.create(f.admin, ImportRequest(entity: .contacts, fileURL: url), on: $0)
+                }
+            }
+            // A dry run writes nothing and may run alongside.
+            _ = try f.app.transaction(settings: f.admin.accessScope.settings) {
+                try ImportService.create(f.admin, ImportRequest(entity: .records, fileURL: url, dryRun: true), on: $0)
+            }
+        }
+    }
+
+    @Test func aRepWithoutImportPermissionIsRefused() async throws {
+        try await ImportFixture.with { f in
+            let url = try f.file("a.csv", Self.csv)
+            let error = try #require(throws: CoreError.self) {
+                try f.app.transaction(settings: f.bio.accessScope.settings) {
+                    try ImportService.create(f.bio, ImportRequest(entity: .records, fileURL: url), on: $0)
+                }
+            }
+            #expect(error.code == .forbidden)
+        }
+    }
+}

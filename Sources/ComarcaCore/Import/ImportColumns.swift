@@ -139,6 +139,7 @@ enum ImportColumnResolver {
         let mappingByHeader = Dictionary(mapping.columns.map { (Normalize.folded($0.key), $0.value) }, uniquingKeysWith: { a, _ in a })
         var headerCounts: [String: Int] = [:]
         for cell in row.cells { headerCounts[Normalize.folded(cell.displayText), default: 0] += 1 }
+        var reportedDuplicates: Set<String> = []
 
         for (index, cell) in row.cells.enumerated() {
             let header = cell.displayText.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -167,6 +168,7 @@ enum ImportColumnResolver {
                 continue
             } else {
                 if (headerCounts[folded] ?? 0) > 1 {
+                    guard reportedDuplicates.insert(folded).inserted else { continue }
                     problems.append(.init(
                         code: "duplicate_header",
                         message: "the header \(header) appears \(headerCounts[folded]!) times; choose per column in the mapping (@\(letter): field or @\(letter): skip)",

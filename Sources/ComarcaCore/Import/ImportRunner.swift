@@ -127,6 +127,12 @@ final class ImportRun {
             decided.insert(sheets[i].entity)
         }
         let total = sheets.reduce(0) { $0 + $1.rows }
+        var headers: [String: [String]] = [:]
+        for sheet in sheets { if let plan = sheet.plan { headers[String(sheet.index)] = plan.headers } }
+        let headersJSON = String(decoding: try JSONEncoder().encode(headers), as: UTF8.self)
+        try inScope { c in
+            try c.execute("UPDATE import_jobs SET headers = \(headersJSON)::jsonb WHERE tenant_id = \(session.tenantID) AND job_id = \(job.id)")
+        }
         if failed {
             try recordProblems(sheets)
             let count = sheets.reduce(0) { $0 + $1.problems.count }

@@ -52,10 +52,7 @@ public enum RecordService {
         var written = customValues
         for (key, value) in fields.builtins { written[key] = value }
 
-        var zoneID = session.zoneID
-        if let requested = input.zoneId, try RecordSupport.zoneIsVisible(requested, session: session, on: connection) {
-            zoneID = requested
-        }
+        let (zoneID, zoneRule) = try placement(session, requested: input.zoneId, custom: customValues, on: connection)
         let ownerID = input.ownerId ?? session.userID
         if input.ownerId != nil {
             try RecordSupport.requireActiveUser(ownerID, field: "ownerId", session: session, on: connection)
@@ -68,10 +65,11 @@ public enum RecordService {
             do {
                 recordID = try connection.query("""
                     INSERT INTO records (tenant_id, zone_id, owner_user_id, stage, first_name, last_name, company_name,
-                                         email, phone, tax_id, display_name, source, campaign_id, external_id, custom, created_by)
+                                         email, phone, tax_id, display_name, source, campaign_id, external_id, custom, created_by,
+                                         zone_rule)
                     VALUES (\(session.tenantID), \(zoneID), \(ownerID), 'target', \(firstName), \(lastName), \(companyName),
                             \(email), \(phone), \(taxID), \(displayName), \(source), \(input.campaignId), \(externalID),
-                            \(RecordSupport.customJSON(customValues))::jsonb, \(session.userID))
+                            \(RecordSupport.customJSON(customValues))::jsonb, \(session.userID), \(zoneRule))
                     RETURNING record_id
                     """).scalar(UUID.self)
             } catch let error as PGError where error.code == .uniqueViolation && error.constraint == "records_external_id_key" {
@@ -86,6 +84,42 @@ public enum RecordService {
                 detail: RecordEventView.Detail(), on: connection)
             return try get(session, id: recordID, on: connection)
         }
+    }
+
+    /// The zone a new record goes to and the rule that chose it (`records.zone_rule`):
+    /// - a zone the caller named and can write to: `explicit`;
+    /// - none named: the tenant's assignment rules on the record's postal code (its first custom
+    ///   field of type postal_code) and province (the custom field keyed `province`), when the
+    ///   caller can write to the zone they decide: `postal_prefix:08`, `province:17`, `default`;
+    /// - otherwise (a named zone the caller cannot see, no rule, or a rule's zone outside the
+    ///   caller's scope) the caller's own zone: `creator`. A rep never writes outside their zone.
+    static func placement(
+        _ session: Session, requested: UUID?, custom: [String: FieldValue], on connection: PGConnection
+    ) throws -> (zoneID: UUID, rule: String) {
+        if let requested {
+            if try RecordSupport.zoneIsVisible(requested, session: session, on: connection) {
+                return (requested, ZoneAssignment.explicitRule)
+            }
+            return (session.zoneID, ZoneAssignment.creatorRule)
+        }
+        let rules = try ZoneAssignment.load(tenantID: session.tenantID, on: connection)
+        guard !rules.isEmpty else { return (session.zoneID, ZoneAssignment.creatorRule) }
+        let specs = try FieldSpecs.load(tenantID: session.tenantID, entity: .records, on: connection)
+        let postalCode = specs.active.first { !$0.builtin && $0.type == .postalCode }
+            .flatMap { custom[$0.key] }.flatMap { $0.isEmpty ? nil : $0.plainText }
+        var province: String?
+        if let spec = specs.active.first(where: { $0.key == "province" }), let value = custom["province"], !value.isEmpty {
+            province = value.plainText
+            // A choice field keeps an option code; its label may be the name ("gi" → "Girona").
+            if SpanishProvinces.code(for: value.plainText) == nil, let option = spec.options.first(where: { $0.code == value.plainText }) {
+                province = option.label.es
+            }
+        }
+        guard let decision = rules.assign(postalCode: postalCode, province: province) else {
+            return (session.zoneID, ZoneAssignment.creatorRule)
+        }
+        let writable = try decision.zoneID == session.zoneID || RecordSupport.zoneIsVisible(decision.zoneID, session: session, on: connection)
+        return writable ? (decision.zoneID, decision.rule) : (session.zoneID, ZoneAssignment.creatorRule)
     }
 
     /// "Ana García", else the company, else the email, else the phone.
@@ -137,7 +171,7 @@ public enum RecordService {
         SELECT r.record_id, r.zone_id, r.owner_user_id, r.account_id, r.stage, r.disqualified_reason,
                r.first_name, r.last_name, r.company_name, r.email, r.phone, r.tax_id, r.display_name,
                r.source, r.campaign_id, r.external_id, r.custom::text, r.version, r.created_at, r.updated_at,
-               r.converted_at, f.activity_id, f.kind, f.subject, f.due_at
+               r.converted_at, f.activity_id, f.kind, f.subject, f.due_at, r.zone_rule
           FROM records r
           LEFT JOIN LATERAL (
                 SELECT a.activity_id, a.kind, a.subject, a.due_at FROM activities a
@@ -160,7 +194,7 @@ public enum RecordService {
                 dueAt: try row.decode(Date.self, at: 24))
         }
         return RecordView(
-            id: try row.decode(at: 0), zoneId: try row.decode(at: 1), ownerId: try row.decode(at: 2),
+            id: try row.decode(at: 0), zoneId: try row.decode(at: 1), zoneRule: try row.decode(at: 25), ownerId: try row.decode(at: 2),
             accountId: try row.decode(at: 3), stage: stage, disqualifiedReason: try row.decode(at: 5),
             firstName: try row.decode(at: 6), lastName: try row.decode(at: 7), companyName: try row.decode(at: 8),
             email: try row.decode(at: 9), phone: try row.decode(at: 10), taxId: try row.decode(at: 11),

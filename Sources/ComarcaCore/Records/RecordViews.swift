@@ -4,6 +4,10 @@ public import Foundation
 public struct RecordView: Sendable, Codable, Equatable {
     public let id: UUID
     public let zoneId: UUID
+    /// How the record was placed in its zone when created: `explicit` (the caller named it),
+    /// `zone_column` (an import's zone column), `postal_prefix:08`, `province:17`, `default` (the
+    /// tenant's assignment rules), `creator` (the creator's own zone); nil for older records.
+    public let zoneRule: String?
     public let ownerId: UUID?
     public let accountId: UUID?
     public let stage: Stage
@@ -51,7 +55,9 @@ public struct RecordInput: Sendable, Codable, Equatable {
     public var campaignId: UUID?
     /// The id in the client's own system (imports, integrations).
     public var externalId: String?
-    /// The zone to create it in; the caller's own zone when absent or not visible to the caller.
+    /// The zone to create it in. When absent, the tenant's zone assignment rules decide from the
+    /// record's postal code and province (if the caller can write there); otherwise, and when the
+    /// zone given is not visible to the caller, the caller's own zone.
     public var zoneId: UUID?
     /// The owner; the caller when absent.
     public var ownerId: UUID?

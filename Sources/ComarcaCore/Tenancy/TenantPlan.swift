@@ -22,6 +22,10 @@ public struct TenantPlan: Sendable, Hashable {
         case deactivateUser(email: String, zone: String?)
         /// A change of the `fields` section (FieldSpecs).
         case field(FieldSpecPlan.Change)
+        /// Zone assignment rules (`assignment:`); the default zone is the rule `.defaultZone`.
+        case addAssignmentRule(ZoneAssignmentMatch, zone: String)
+        case changeAssignmentRule(ZoneAssignmentMatch, from: String, to: String)
+        case removeAssignmentRule(ZoneAssignmentMatch, zone: String)
 
         public var description: String {
             switch self {
@@ -57,6 +61,12 @@ public struct TenantPlan: Sendable, Hashable {
                 return "- user \(email) deactivated" + (zone.map { " (frees zone \($0))" } ?? "")
             case .field(let change):
                 return change.description
+            case .addAssignmentRule(let match, let zone):
+                return "+ assignment rule \(match.label) → \(zone)"
+            case .changeAssignmentRule(let match, let from, let to):
+                return "~ assignment rule \(match.label): zone \(from) → \(to)"
+            case .removeAssignmentRule(let match, let zone):
+                return "- assignment rule \(match.label) (→ \(zone)) removed"
             }
         }
 

@@ -3,8 +3,8 @@ public import PGClient
 import Yams
 
 extension TenantSetup {
-    /// The stored set-up of a tenant as a spec: its tenant-defined roles, its zone tree and its
-    /// active users, in canonical order. `notFound` for an unknown slug.
+    /// The stored set-up of a tenant as a spec: its tenant-defined roles, its zone tree, its
+    /// active users, its field specs and its zone assignment rules, in canonical order. `notFound` for an unknown slug.
     public static func currentSpec(slug: String, on connection: PGConnection) throws -> TenantSpec {
         let tenantID = try requireTenantID(slug, on: connection)
         return try connection.transaction(settings: AccessScope.operator_(tenantID: tenantID).settings) { tx in
@@ -41,7 +41,15 @@ extension TenantSetup {
         let users = state.users.compactMap { user in
             user.zoneCode.map { TenantSpec.UserSpec(email: user.email, name: user.name, role: user.roleKey, zone: $0) }
         }
-        return TenantSpec(slug: slug, name: state.name ?? slug, roles: roles, zones: tree(nil), users: users).canonical
+        var assignment: TenantSpec.AssignmentSpec?
+        if !state.assignmentRules.isEmpty {
+            assignment = TenantSpec.AssignmentSpec(
+                rules: state.assignmentRules.filter { $0.match != .defaultZone }.map { .init(match: $0.match, zone: $0.zoneCode) },
+                defaultZone: state.assignmentRules.first { $0.match == .defaultZone }?.zoneCode)
+        }
+        return TenantSpec(
+            slug: slug, name: state.name ?? slug, roles: roles, zones: tree(nil), users: users, assignment: assignment
+        ).canonical
     }
 
     /// Writes a spec in the layout of the documentation: small mappings on one line, the zone tree
@@ -83,6 +91,22 @@ extension TenantSetup {
             flow([("email", text(user.email)), ("name", text(user.name)), ("role", text(user.role)), ("zone", text(user.zone))])
         }, .implicit, spec.users.isEmpty ? .flow : .block))))
         if let fields = spec.fields, !fields.isEmpty { top.append(("fields", FieldSpecParser.node(for: fields, text: text))) }
+        if let assignment = spec.assignment {
+            let rules = assignment.rules.sorted { $0.match < $1.match }.map { rule -> Node in
+                switch rule.match {
+                case .postalPrefix(let prefix):
+                    // Always quoted: a prefix is text ("08"), never a number.
+                    return flow([("postal_prefix", Node(prefix, .implicit, .doubleQuoted)), ("zone", text(rule.zone))])
+                case .province(let code):
+                    return flow([("province", text(SpanishProvinces.name(of: code) ?? rule.match.value)), ("zone", text(rule.zone))])
+                case .defaultZone:
+                    return flow([("default_zone", text(rule.zone))])
+                }
+            }
+            var pairs: [(String, Node)] = [("rules", .sequence(Node.Sequence(rules, .implicit, rules.isEmpty ? .flow : .block)))]
+            if let zone = assignment.defaultZone { pairs.append(("default_zone", text(zone))) }
+            top.append(("assignment", block(pairs)))
+        }
         return try Yams.serialize(node: block(top), indent: 2, width: -1, allowUnicode: true)
     }
 }

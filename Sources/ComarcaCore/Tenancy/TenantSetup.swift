@@ -90,7 +90,7 @@ public enum TenantSetup {
                 guard plan.errors.isEmpty else {
                     throw CoreError(.conflict, "\(spec.slug): the set-up cannot be applied, nothing was written:\n" + plan.errors.joined(separator: "\n"))
                 }
-                try execute(plan, tenantID: tenantID, state: state, on: tx)
+                try execute(plan, assignment: spec.assignment, tenantID: tenantID, state: state, on: tx)
                 if let fields = spec.fields { try FieldSpecs.apply(fields, tenantID: tenantID, on: tx) }
                 return plan
             }
@@ -183,12 +183,21 @@ public enum TenantSetup {
             }
         }
 
-        // Zones missing from the file: removed deepest first, unless something still uses them.
+        // Assignment rules: replaced by the file's when it has the section, else left as they are.
+        if let assignment = spec.assignment {
+            changes += assignmentChanges(assignment, stored: state.assignmentRules)
+        }
+
+        // Zones missing from the file: removed deepest first, unless something still uses them
+        // (rules too, when the file leaves the stored rules as they are).
         let fileZoneCodes = Set(flat.map(\.zone.code))
         let absentZones = state.zones.filter { !fileZoneCodes.contains($0.code) }
             .sorted { (state.depth(of: $0), $0.code) > (state.depth(of: $1), $1.code) }
         if let tenantID = state.tenantID, !absentZones.isEmpty {
-            let usage = try TenantState.zoneUsage(tenantID: tenantID, zoneIDs: absentZones.map(\.id), on: tx)
+            var usage = try TenantState.zoneUsage(tenantID: tenantID, zoneIDs: absentZones.map(\.id), on: tx)
+            if spec.assignment == nil {
+                for (zoneID, rules) in state.assignmentUsage() { usage[zoneID, default: []].append(rules) }
+            }
             for zone in absentZones {
                 if let uses = usage[zone.id], !uses.isEmpty {
                     plan.errors.append("zone \(zone.code) (\(zone.name)) is not in the file but cannot be removed: still used by \(uses.joined(separator: ", ")); keep it in the file or move them to another zone first")
@@ -209,7 +218,26 @@ public enum TenantSetup {
         return plan
     }
 
-    static func execute(_ plan: TenantPlan, tenantID: UUID, state: TenantState, on tx: PGConnection) throws {
+    /// The file's rules against the stored ones, by what each matches; the default last.
+    static func assignmentChanges(_ assignment: TenantSpec.AssignmentSpec, stored: [TenantState.AssignmentRule]) -> [TenantPlan.Change] {
+        let storedZones = Dictionary(stored.map { ($0.match, $0.zoneCode) }, uniquingKeysWith: { a, _ in a })
+        let wanted = assignment.matches
+        let wantedMatches = Set(wanted.map(\.match))
+        var changes: [TenantPlan.Change] = []
+        for (match, zone) in wanted {
+            if let current = storedZones[match] {
+                if current != zone { changes.append(.changeAssignmentRule(match, from: current, to: zone)) }
+            } else {
+                changes.append(.addAssignmentRule(match, zone: zone))
+            }
+        }
+        for rule in stored.sorted(by: { $0.match < $1.match }) where !wantedMatches.contains(rule.match) {
+            changes.append(.removeAssignmentRule(rule.match, zone: rule.zoneCode))
+        }
+        return changes
+    }
+
+    static func execute(_ plan: TenantPlan, assignment: TenantSpec.AssignmentSpec?, tenantID: UUID, state: TenantState, on tx: PGConnection) throws {
         guard !plan.changes.isEmpty else { return }
         // Zone swaps and rep swaps: the one-user-per-zone rule is checked at the end.
         try tx.execute("SET CONSTRAINTS users_zone_key DEFERRED")
@@ -280,6 +308,8 @@ public enum TenantSetup {
                 break  // after the users let go of them
             case .field:
                 break  // FieldSpecs.apply, after this
+            case .addAssignmentRule, .changeAssignmentRule, .removeAssignmentRule:
+                break  // all at once, below
             }
         }
 
@@ -318,6 +348,28 @@ public enum TenantSetup {
                               \(try newUsers.map { try roleID($0.role) }), \(try newUsers.map { try zoneID($0.zone) }))
                        AS n(email, name, role_id, zone_id)
                 """)
+        }
+
+        // The rules are rewritten as the file has them, after new zones exist and before absent
+        // ones are removed (the rules' zone FK). Positions follow the canonical order.
+        let assignmentChanged = plan.changes.contains {
+            switch $0 {
+            case .addAssignmentRule, .changeAssignmentRule, .removeAssignmentRule: true
+            default: false
+            }
+        }
+        if let assignment, assignmentChanged {
+            let rules = assignment.matches
+            try tx.execute("DELETE FROM zone_assignment_rules WHERE tenant_id = \(tenantID)")
+            if !rules.isEmpty {
+                try tx.execute("""
+                    INSERT INTO zone_assignment_rules (tenant_id, kind, value, zone_id, position)
+                    SELECT \(tenantID), r.kind, r.value, r.zone_id, r.position
+                      FROM unnest(\(rules.map(\.match.kind)), \(rules.map(\.match.value)),
+                                  \(try rules.map { try zoneID($0.zone) }), \(Array(rules.indices)))
+                           AS r(kind, value, zone_id, position)
+                    """)
+            }
         }
 
         for change in plan.changes {

@@ -14,6 +14,11 @@ public import Foundation
 ///     children: [{code: NORTE, name: Región Norte}]
 /// users:
 ///   - {email: ana@acme.es, name: Ana García, role: admin, zone: HQ}
+/// assignment:
+///   rules:
+///     - {postal_prefix: "48", zone: NORTE}     # 1-5 digits; the longest matching prefix wins
+///     - {province: Cantabria, zone: NORTE}     # a name in any common form, or the code 01-52
+///   default_zone: HQ                           # optional; else the creator's own zone
 /// ```
 public struct TenantSpec: Sendable, Hashable {
     public var slug: String
@@ -26,14 +31,21 @@ public struct TenantSpec: Sendable, Hashable {
     /// Field specs per entity (`fields:`); nil when the file has no such section (fields are then
     /// left as they are). See `FieldSpecs`.
     public var fields: FieldsConfig?
+    /// Zone assignment rules (`assignment:`); nil when the file has no such section (the stored
+    /// rules are then left as they are). An empty section removes every rule.
+    public var assignment: AssignmentSpec?
 
-    public init(slug: String, name: String, roles: [RoleSpec] = [], zones: [ZoneSpec] = [], users: [UserSpec] = [], fields: FieldsConfig? = nil) {
+    public init(
+        slug: String, name: String, roles: [RoleSpec] = [], zones: [ZoneSpec] = [], users: [UserSpec] = [],
+        fields: FieldsConfig? = nil, assignment: AssignmentSpec? = nil
+    ) {
         self.slug = slug
         self.name = name
         self.roles = roles
         self.zones = zones
         self.users = users
         self.fields = fields
+        self.assignment = assignment
     }
 
     public struct RoleSpec: Sendable, Hashable {
@@ -81,6 +93,36 @@ public struct TenantSpec: Sendable, Hashable {
         }
     }
 
+    /// Where new records go by postal code or province (see `ZoneAssignmentRules`).
+    public struct AssignmentSpec: Sendable, Hashable {
+        /// Postal-prefix and province rules; at most one per prefix and per province.
+        public var rules: [RuleSpec]
+        /// The zone for records no rule places; nil leaves them in their creator's zone.
+        public var defaultZone: String?
+
+        public init(rules: [RuleSpec] = [], defaultZone: String? = nil) {
+            self.rules = rules
+            self.defaultZone = defaultZone
+        }
+
+        public struct RuleSpec: Sendable, Hashable {
+            /// `.postalPrefix` or `.province` (the default is `defaultZone`).
+            public var match: ZoneAssignmentMatch
+            /// A zone code of the file.
+            public var zone: String
+
+            public init(match: ZoneAssignmentMatch, zone: String) {
+                self.match = match
+                self.zone = zone
+            }
+        }
+
+        /// Every rule with its zone code, the default last, in canonical order.
+        public var matches: [(match: ZoneAssignmentMatch, zone: String)] {
+            rules.sorted { $0.match < $1.match }.map { ($0.match, $0.zone) } + (defaultZone.map { [(.defaultZone, $0)] } ?? [])
+        }
+    }
+
     /// Every zone in tree order (parents before children), with its parent's code.
     public var flattenedZones: [(zone: ZoneSpec, parent: String?)] {
         var result: [(zone: ZoneSpec, parent: String?)] = []
@@ -95,7 +137,7 @@ public struct TenantSpec: Sendable, Hashable {
     }
 
     /// The same set-up in the order `export` writes it: roles by key, sibling zones by code, users
-    /// in zone tree order. Two specs that describe the same set-up have equal canonical forms.
+    /// in zone tree order, assignment rules by prefix then province code. Two specs that describe the same set-up have equal canonical forms.
     public var canonical: TenantSpec {
         func sortTree(_ zones: [ZoneSpec]) -> [ZoneSpec] {
             zones.sorted { $0.code < $1.code }.map { ZoneSpec(code: $0.code, name: $0.name, children: sortTree($0.children)) }
@@ -108,6 +150,7 @@ public struct TenantSpec: Sendable, Hashable {
             let (x, y) = (order[a.zone] ?? Int.max, order[b.zone] ?? Int.max)
             return x != y ? x < y : a.email < b.email
         }
+        spec.assignment?.rules.sort { $0.match < $1.match }
         return spec
     }
 

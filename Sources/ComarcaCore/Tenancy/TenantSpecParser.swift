@@ -105,7 +105,7 @@ struct TenantSpecParser {
             problems.append(TenantSpecProblem(line: 1, column: 1, path: "", message: "the file is empty; it needs at least a 'tenant' section"))
             return nil
         }
-        guard let top = fields(root, "", allowed: ["tenant", "roles", "zones", "users", "fields"], what: "a tenant set-up") else { return nil }
+        guard let top = fields(root, "", allowed: ["tenant", "roles", "zones", "users", "fields", "assignment"], what: "a tenant set-up") else { return nil }
 
         var slug: String?
         var name: String?
@@ -130,8 +130,12 @@ struct TenantSpecParser {
         let fields = top["fields"].flatMap { fieldParser.section($0.value, "fields") }
         problems += fieldParser.problems
 
+        let assignment = top["assignment"].flatMap { self.assignment($0.value, zones: zoneResult.codes) }
+
         guard let slug, let name else { return nil }
-        return TenantSpec(slug: slug, name: name, roles: roles.specs, zones: zoneResult.zones, users: users, fields: fields)
+        return TenantSpec(
+            slug: slug, name: name, roles: roles.specs, zones: zoneResult.zones, users: users, fields: fields,
+            assignment: assignment)
     }
 
     static func problem(from error: YamlError) -> TenantSpecProblem {
@@ -267,6 +271,74 @@ struct TenantSpecParser {
             }
         }
         return result
+    }
+
+    // MARK: - Assignment
+
+    private mutating func assignment(_ node: Node, zones: Set<String>) -> TenantSpec.AssignmentSpec? {
+        let path = "assignment"
+        guard let section = fields(node, path, allowed: ["rules", "default_zone"], what: "the assignment rules") else { return nil }
+        func zoneCode(_ entry: (key: Node, value: Node)?, in parent: Node, _ fieldPath: String, key: String, _ fields: [String: (key: Node, value: Node)]) -> String? {
+            guard let code = text(fields, key, in: parent, fieldPath) else { return nil }
+            guard zones.contains(code) else {
+                report(entry?.value, Self.join(fieldPath, key), "unknown zone '\(code)' (not listed under zones)")
+                return nil
+            }
+            return code
+        }
+
+        var rules: [TenantSpec.AssignmentSpec.RuleSpec] = []
+        var seen: [ZoneAssignmentMatch: Int] = [:]
+        for (index, ruleNode) in (list(section["rules"]?.value, "\(path).rules") ?? []).enumerated() {
+            let rulePath = "\(path).rules[\(index)]"
+            guard let ruleFields = fields(ruleNode, rulePath, allowed: ["postal_prefix", "province", "zone"], what: "a rule") else { continue }
+            var match: ZoneAssignmentMatch?
+            var matchNode: Node?
+            switch (ruleFields["postal_prefix"], ruleFields["province"]) {
+            case (nil, nil):
+                report(ruleNode, rulePath, "a rule needs postal_prefix or province")
+            case (_?, let province?):
+                report(province.key, Self.join(rulePath, "province"), "a rule has postal_prefix or province, not both; write two rules")
+            case (let prefix?, nil):
+                matchNode = prefix.value
+                guard let value = text(ruleFields, "postal_prefix", in: ruleNode, rulePath) else { break }
+                if !value.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) || value.count > 5 {
+                    report(prefix.value, Self.join(rulePath, "postal_prefix"), "postal prefix '\(value)' must be 1 to 5 digits, quoted: \"08\"")
+                } else if !ZoneAssignmentMatch.isValidPostalPrefix(value) {
+                    report(
+                        prefix.value, Self.join(rulePath, "postal_prefix"),
+                        "postal prefix '\(value)' matches no Spanish postal code (they start with a province number 01-52)"
+                            + (ZoneAssignmentMatch.isValidPostalPrefix("0" + value) ? "; if a leading zero was lost, write \"0\(value)\"" : ""))
+                } else {
+                    match = .postalPrefix(value)
+                }
+            case (nil, let province?):
+                matchNode = province.value
+                guard let value = text(ruleFields, "province", in: ruleNode, rulePath) else { break }
+                if let code = SpanishProvinces.code(for: value) {
+                    match = .province(code)
+                } else {
+                    report(
+                        province.value, Self.join(rulePath, "province"),
+                        "unknown province '\(value)' (a Spanish province by name, such as Girona or Gerona, or by its code 01-52)")
+                }
+            }
+            let zone = zoneCode(ruleFields["zone"], in: ruleNode, rulePath, key: "zone", ruleFields)
+            guard let match else { continue }
+            let line = matchNode?.mark?.line ?? 0
+            if let first = seen[match] {
+                report(matchNode, rulePath, "a second rule for \(match.label) (first at line \(first)); a prefix or province has one rule")
+                continue
+            }
+            seen[match] = line
+            if let zone { rules.append(.init(match: match, zone: zone)) }
+        }
+
+        var defaultZone: String?
+        if let entry = section["default_zone"], !Self.isNull(entry.value) {
+            defaultZone = zoneCode(entry, in: node, path, key: "default_zone", section)
+        }
+        return TenantSpec.AssignmentSpec(rules: rules, defaultZone: defaultZone)
     }
 
     // MARK: - Users

@@ -29,11 +29,19 @@ struct TenantState {
         var active: Bool { zoneCode != nil }
     }
 
+    struct AssignmentRule {
+        let match: ZoneAssignmentMatch
+        let zoneID: UUID
+        let zoneCode: String
+    }
+
     var tenantID: UUID?
     var name: String?
     var roles: [Role] = []
     var zones: [Zone] = []
     var users: [User] = []
+    /// In their stored order (`position`).
+    var assignmentRules: [AssignmentRule] = []
 
     static func empty() -> TenantState { TenantState() }
 
@@ -85,7 +93,18 @@ struct TenantState {
             """).decode((UUID, String, String, String, String?).self).map {
             User(id: $0.0, email: $0.1, name: $0.2, roleKey: $0.3, zoneCode: $0.4)
         }
+        state.assignmentRules = try ZoneAssignment.load(tenantID: tenantID, on: tx).rules.map {
+            AssignmentRule(match: $0.match, zoneID: $0.zoneID, zoneCode: $0.zoneCode)
+        }
         return state
+    }
+
+    /// The stored rules that send records to each zone, as one readable phrase per zone
+    /// ("assignment rules postal_prefix:08, province:17 (Girona)").
+    func assignmentUsage() -> [UUID: String] {
+        Dictionary(grouping: assignmentRules, by: \.zoneID).mapValues { rules in
+            (rules.count == 1 ? "assignment rule " : "assignment rules ") + rules.map(\.match.label).joined(separator: ", ")
+        }
     }
 
     /// What still uses each of these zones, as readable phrases ("3 records", "1 account").
