@@ -346,6 +346,14 @@ struct ZoneAssignmentTests {
             let fallback = try f.create(f.admin, cp: "28001")
             #expect(fallback.zoneId == f.zones["HQ"])
             #expect(fallback.zoneRule == "default")
+
+            // Lists carry it too, typed and as the JSON PostgreSQL writes.
+            var filter = RecordQuery.Filter()
+            filter.zoneIDs = [try #require(f.zones["BCN"])]
+            let listed = try f.run(f.admin) { try RecordQuery.list(f.admin, filter: filter, page: try PageRequest(limit: 10, cursor: nil), on: $0) }
+            #expect(listed.items.map(\.zoneRule) == ["postal_prefix:08"])
+            let json = try f.run(f.admin) { try RecordQuery.listJSON(f.admin, filter: filter, page: try PageRequest(limit: 10, cursor: nil), on: $0) }
+            #expect(json.contains(#""zoneRule" : "postal_prefix:08""#) || json.contains(#""zoneRule":"postal_prefix:08""#), "\(json)")
         }
     }
 

@@ -57,6 +57,8 @@ public enum RecordQuery {
         public let version: Int
         public let createdAt: Date
         public let updatedAt: Date
+        /// Which rule placed the record in its zone at creation (`RecordView.zoneRule`).
+        public let zoneRule: String?
     }
 
     static let stages: Set<String> = ["target", "potential", "contact", "disqualified"]
@@ -95,7 +97,8 @@ public enum RecordQuery {
                        'source', s.source, 'campaignId', upper(s.campaign_id::text), 'externalId', s.external_id,
                        'custom', s.custom::json, 'version', s.version,
                        'createdAt', to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-                       'updatedAt', to_char(s.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+                       'updatedAt', to_char(s.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                       'zoneRule', s.zone_rule)
                      ORDER BY \(unsafeRaw: order)) FILTER (WHERE s.position <= \(page.limit)), '[]'::json)::text,
                    count(*),
                    (array_agg(s.sort_key ORDER BY \(unsafeRaw: order)))[\(page.limit)],
@@ -130,7 +133,7 @@ public enum RecordQuery {
             SELECT r.record_id, r.zone_id, r.owner_user_id, r.account_id, r.stage, r.disqualified_reason,
                    r.display_name, r.first_name, r.last_name, r.company_name, r.email, r.phone, r.tax_id,
                    r.source, r.campaign_id, r.external_id, r.custom::text, r.version, r.created_at, r.updated_at,
-                   \(unsafeRaw: sortColumn(filter.sort))::text AS sort_key
+                   \(unsafeRaw: sortColumn(filter.sort))::text AS sort_key, r.zone_rule
               FROM records r
              WHERE r.tenant_id = \(session.tenantID)
             """
@@ -216,7 +219,7 @@ public enum RecordQuery {
                 companyName: try row.decode(at: 9), email: try row.decode(at: 10), phone: try row.decode(at: 11),
                 taxId: try row.decode(at: 12), source: try row.decode(at: 13), campaignId: try row.decode(at: 14),
                 externalId: try row.decode(at: 15), custom: custom, version: try row.decode(at: 17),
-                createdAt: try row.decode(at: 18), updatedAt: try row.decode(at: 19))
+                createdAt: try row.decode(at: 18), updatedAt: try row.decode(at: 19), zoneRule: try row.decode(at: 21))
         }
         return page.page(from: summaries) { [keys[$0.id] ?? "", $0.id.uuidString] }
     }
