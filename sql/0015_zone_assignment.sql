@@ -70,6 +70,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE public.zone_assignment_rules TO co
 -- Which rule placed the record in its zone when it was created:
 --   'explicit'            the caller named the zone (and may write there)
 --   'zone_column'         an import's zone column
+--   'owner'               an import's owner column: the zone of that user
 --   'postal_prefix:08'    a postal-prefix rule (the prefix)
 --   'province:17'         a province rule (the INE code)
 --   'default'             the tenant's default zone
@@ -85,5 +86,5 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE public.zone_assignment_rules TO co
 ALTER TABLE public.records ADD COLUMN zone_rule text NULL;
 
 ALTER TABLE public.records ADD CONSTRAINT records_zone_rule_valid
-    CHECK (zone_rule ~ '^(explicit|zone_column|default|creator|postal_prefix:[0-9]{1,5}|province:(0[1-9]|[1-4][0-9]|5[0-2]))$')
+    CHECK (zone_rule ~ '^(explicit|zone_column|owner|default|creator|postal_prefix:[0-9]{1,5}|province:(0[1-9]|[1-4][0-9]|5[0-2]))$')
     NOT VALID;

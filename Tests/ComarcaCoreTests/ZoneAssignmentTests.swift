@@ -401,6 +401,27 @@ struct ZoneAssignmentTests {
         }
     }
 
+    @Test("rejects a records.zone_rule that names no rule; every documented one is accepted")
+    func zoneRuleValuesAreChecked() async throws {
+        try await Self.with { f in
+            func insert(_ rule: String) throws {
+                _ = try f.run(f.admin) { tx in
+                    try tx.execute("""
+                        INSERT INTO records (tenant_id, zone_id, display_name, zone_rule)
+                        VALUES (\(f.tenantID), \(f.admin.zoneID), 'Talleres Ibarra', \(rule))
+                        """)
+                }
+            }
+            for rule in ["explicit", "zone_column", "owner", "default", "creator", "postal_prefix:08", "postal_prefix:08001", "province:17"] {
+                try insert(rule)
+            }
+            for rule in ["importer", "province:53", "postal_prefix:", "postal_prefix:080010", "Default"] {
+                let error = try #require(#expect(throws: PGError.self) { try insert(rule) }, "\(rule)")
+                #expect(error.constraint == "records_zone_rule_valid", "\(rule)")
+            }
+        }
+    }
+
     @Test("without rules a record stays in its creator's zone (creator)")
     func noRulesCreator() async throws {
         try await Self.with(assignment: "") { f in

@@ -5,7 +5,7 @@ public struct RecordView: Sendable, Codable, Equatable {
     public let id: UUID
     public let zoneId: UUID
     /// How the record was placed in its zone when created: `explicit` (the caller named it),
-    /// `zone_column` (an import's zone column), `postal_prefix:08`, `province:17`, `default` (the
+    /// `zone_column` or `owner` (an import's zone or owner column), `postal_prefix:08`, `province:17`, `default` (the
     /// tenant's assignment rules), `creator` (the creator's own zone); nil for older records.
     public let zoneRule: String?
     public let ownerId: UUID?

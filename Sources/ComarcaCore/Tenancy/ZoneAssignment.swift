@@ -13,6 +13,8 @@ public enum ZoneAssignment {
     public static let explicitRule = "explicit"
     /// `records.zone_rule` when an import's zone column named the zone.
     public static let zoneColumnRule = "zone_column"
+    /// `records.zone_rule` when an import's owner column placed the record in that user's zone.
+    public static let ownerRule = "owner"
     /// `records.zone_rule` when no rule applied (or the caller cannot write where one pointed): the
     /// creator's own zone.
     public static let creatorRule = "creator"
