@@ -1,13 +1,15 @@
 import Foundation
 
-/// Streams one worksheet's rows from its extracted XML (a temporary file this reader owns and
-/// deletes when it reaches the end or goes away).
+/// Streams one worksheet's rows from its extracted XML: a temporary file this reader owns. On
+/// POSIX systems the file is unlinked as soon as it is open, so nothing is left behind even if
+/// the process dies mid-import; elsewhere it is deleted at the end or when the reader goes away.
 ///
 /// Rows and cells without `r` take the next position; rows that hold nothing are skipped, so a
 /// used range claiming a million empty rows costs only the time to scan their tags.
 final class XLSXSheetReader: SheetRowReader {
     private let parser: XLSXPullParser
     private let source: XLSXFileByteSource
+    /// Where the sheet was extracted (already unlinked on POSIX systems).
     private(set) var temporaryFile: URL?
     private let partName: String
     private let sharedStrings: XLSXSharedStrings
@@ -54,6 +56,9 @@ final class XLSXSheetReader: SheetRowReader {
             try? FileManager.default.removeItem(at: temporaryFile)
             throw error
         }
+        #if !os(Windows)
+        try? FileManager.default.removeItem(at: temporaryFile)
+        #endif
         self.parser = XLSXPullParser(source: source, partName: partName)
         self.partName = partName
         self.sharedStrings = sharedStrings

@@ -6,7 +6,7 @@ public import Foundation
 /// Opening reads `_rels/.rels`, `xl/workbook.xml`, its relationships and `styles.xml`,
 /// and checks the declared sizes of every part it may read against the zip-bomb limits. The
 /// shared strings are read on the first `rows(sheet:)` call. Each reader extracts its sheet to a
-/// temporary file (deleted when the reader finishes or goes away) and parses it in 1 MiB chunks.
+/// temporary file (unlinked once open; see `XLSXSheetReader`) and parses it in 1 MiB chunks.
 public final class XLSXWorkbook {
     public let sheets: [SheetInfo]
     /// True for the 1904 date system (old Mac Excel); serial 0 is then 1904-01-01.
@@ -133,6 +133,9 @@ public final class XLSXWorkbook {
         guard let temporary = try package.extractToTemporaryFile(path, budget: &budget) else { return .empty }
         defer { try? FileManager.default.removeItem(at: temporary) }
         let source = try XLSXFileByteSource(path: temporary.path)
+        #if !os(Windows)
+        try? FileManager.default.removeItem(at: temporary)   // unlinked while open: nothing left behind
+        #endif
         let strings = try XLSXSharedStrings.parse(source: source, partName: path)
         sharedStrings = strings
         sharedBytes = budget
