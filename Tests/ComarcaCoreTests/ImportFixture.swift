@@ -32,6 +32,11 @@ struct ImportFixture {
           - {email: aitor@acme.es, name: Aitor Zubizarreta, role: rep, zone: N-BIO}
           - {email: marta@acme.es, name: Marta Ruiz, role: rep, zone: N-SDR}
           - {email: rocio@acme.es, name: Rocío Gallardo, role: rep, zone: S-SVQ}
+        assignment:
+          rules:
+            - {postal_prefix: "48", zone: N-BIO}
+            - {province: Cantabria, zone: N-SDR}
+            - {postal_prefix: "41", zone: S-SVQ}
         fields:
           records:
             - {key: sector, type: single_choice, label: {es: Sector, en: Sector},

@@ -52,13 +52,13 @@ struct ImportChecks {
     // MARK: - Shared steps
 
     /// Rows sharing a key with an earlier good row of the file: reported before anything is written.
-    private func inFileDuplicates(_ connection: PGConnection, key: String, what: String, column: String) throws {
+    private func inFileDuplicates(_ connection: PGConnection, key: String, what: String, column: String, onlyWhere: String? = nil) throws {
         try reject(
             connection, code: "duplicate_in_file", column: column, raw: "s.\(key)",
             message: "'same \(what) as row ' || d.first_row || ' of this file'",
             from: """
                 FROM (SELECT row_no, min(row_no) OVER (PARTITION BY \(key)) AS first_row
-                        FROM pg_temp.\(table) WHERE \(key) IS NOT NULL AND NOT bad) d
+                        FROM pg_temp.\(table) WHERE \(key) IS NOT NULL AND NOT bad\(onlyWhere.map { " AND " + $0 } ?? "")) d
                 """,
             where: "d.row_no = s.row_no AND d.first_row <> s.row_no")
     }
@@ -90,7 +90,7 @@ struct ImportChecks {
                 message: "'no active user has the e-mail ' || s.owner_email", where: "s.owner_email IS NOT NULL AND s.owner_id IS NULL")
         }
         try connection.execute(PGQuery(unsafeSQL: """
-            UPDATE pg_temp.\(table) SET zone_id = $1, zone_rule = 'importer'
+            UPDATE pg_temp.\(table) SET zone_id = $1, zone_rule = 'creator'
              WHERE zone_id IS NULL AND NOT done
             """, binds: [PGBind(session.zoneID)]))
         if let visible = session.visibleZoneIDs {
@@ -278,9 +278,9 @@ struct ImportChecks {
 
     private func accounts(_ connection: PGConnection) throws {
         try inFileDuplicates(connection, key: "tax_id", what: "CIF", column: "tax_id")
-        if match == .name || mode == .create {
-            try inFileDuplicates(connection, key: "name_key", what: "name", column: "name")
-        }
+        // Two companies may share a name (their CIFs tell them apart); without a CIF, or when
+        // matching by name, the name is the key.
+        try inFileDuplicates(connection, key: "name_key", what: "name", column: "name", onlyWhere: match == .name ? nil : "tax_id IS NULL")
         try zones(connection, hasZoneCode: plan.byKey[PseudoField.zone.rawValue] != nil || plan.constants[PseudoField.zone.rawValue] != nil, hasOwner: false)
         // Existing accounts by CIF (always: one account per CIF) or, when asked, by name.
         let byName = match == .name

@@ -254,7 +254,13 @@ final class ImportRun {
     private func stage(_ sheet: inout Sheet, file: SpreadsheetFile) throws {
         let mode = ImportMode(rawValue: job.mode) ?? .create
         let match = job.match.flatMap(ImportMatchKey.init(rawValue:))
-        let specs = try inScope { try FieldSpecs.load(tenantID: session.tenantID, entity: sheet.entity.fieldEntity, on: $0) }
+        let (specs, zoneRules) = try inScope {
+            (try FieldSpecs.load(tenantID: session.tenantID, entity: sheet.entity.fieldEntity, on: $0),
+             try ZoneAssignment.load(tenantID: session.tenantID, on: $0))
+        }
+        // The same rules as online creation: the first postal-code field and a `province` field.
+        let postalKey = specs.active.first { $0.type == .postalCode }?.key
+        let provinceKey = specs.active.first { $0.key == "province" }?.key
         let reader = try file.rows(sheet: sheet.name)
         var head: [SheetRow] = []
         while head.count < 30, let row = try reader.nextRow() {
@@ -319,7 +325,14 @@ final class ImportRun {
                     strayColumns.insert(i)
                 }
                 let converted = converter.convert(row)
-                try writer.writeRow(shape.fields(converted, customKeys: customKeys, zone: nil))
+                var zone: (UUID, String)?
+                if !zoneRules.isEmpty, shape.entity != .activities, converted.pseudo[.zone] == nil, converted.pseudo[.owner] == nil,
+                    let decision = zoneRules.assign(
+                        postalCode: postalKey.flatMap { converted.text($0) }, province: provinceKey.flatMap { converted.text($0) })
+                {
+                    zone = (decision.zoneID, decision.rule)
+                }
+                try writer.writeRow(shape.fields(converted, customKeys: customKeys, zone: zone))
                 count += 1
                 if count % 50_000 == 0 {
                     progress(ImportProgress(phase: .reading, sheet: sheetName, rowsRead: count, rowsWritten: 0, rowsTotal: nil))

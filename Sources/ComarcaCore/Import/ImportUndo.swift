@@ -62,9 +62,10 @@ extension ImportService {
             try check(try connection.execute("""
                 UPDATE records r
                    SET (first_name, last_name, company_name, email, phone, tax_id, display_name, source, campaign_id,
-                        external_id, custom, stage, disqualified_reason, owner_user_id, account_id, zone_id) =
+                        external_id, custom, stage, disqualified_reason, owner_user_id, account_id, zone_id, zone_rule) =
                        (b.first_name, b.last_name, b.company_name, b.email, b.phone, b.tax_id, b.display_name, b.source,
-                        b.campaign_id, b.external_id, b.custom, b.stage, b.disqualified_reason, b.owner_user_id, b.account_id, b.zone_id),
+                        b.campaign_id, b.external_id, b.custom, b.stage, b.disqualified_reason, b.owner_user_id, b.account_id, b.zone_id,
+                        b.zone_rule),
                        version = r.version + 1, updated_at = now()
                   FROM import_rows ir CROSS JOIN LATERAL jsonb_populate_record(NULL::records, ir.before) b
                  WHERE ir.tenant_id = \(t) AND ir.job_id = \(id) AND ir.entity = 'records' AND ir.action = 'updated'

@@ -56,11 +56,11 @@ struct ImportWriter {
             counts.created = try run("""
                 INSERT INTO records (tenant_id, record_id, zone_id, owner_user_id, account_id, stage, disqualified_reason,
                                      first_name, last_name, company_name, email, phone, tax_id, display_name, source,
-                                     campaign_id, external_id, custom, created_by)
+                                     campaign_id, external_id, custom, zone_rule, created_by)
                 SELECT $1, s.target_id, s.zone_id, s.owner_id, s.account_id, coalesce(s.stage, 'target'),
                        CASE WHEN s.stage = 'disqualified' THEN s.disqualified_reason END,
                        s.first_name, s.last_name, s.company_name, s.email, s.phone, s.tax_id, s.display_name,
-                       coalesce(s.source, 'import'), s.campaign_id, s.external_id, coalesce(s.custom, '{}'), $7
+                       coalesce(s.source, 'import'), s.campaign_id, s.external_id, coalesce(s.custom, '{}'), s.zone_rule, $7
                   FROM pg_temp.\(table) s WHERE \(inBatch) AND s.action = 'create'
                 """, [PGBind(session.userID)])
             _ = try run("""
@@ -103,6 +103,7 @@ struct ImportWriter {
                        owner_user_id = CASE WHEN s.owner_explicit THEN s.owner_id ELSE r.owner_user_id END,
                        account_id = coalesce(s.account_id, r.account_id),
                        zone_id = CASE WHEN s.zone_rule IN ('zone_column', 'owner') THEN s.zone_id ELSE r.zone_id END,
+                       zone_rule = CASE WHEN s.zone_rule IN ('zone_column', 'owner') AND s.zone_id <> r.zone_id THEN s.zone_rule ELSE r.zone_rule END,
                        display_name = coalesce(
                            nullif(concat_ws(' ', coalesce(s.first_name, r.first_name), coalesce(s.last_name, r.last_name)), ''),
                            coalesce(s.company_name, r.company_name), coalesce(s.email, r.email), coalesce(s.phone, r.phone),
