@@ -100,7 +100,7 @@ let package = Package(
         // Benchmarks (bench/): measured against PostgreSQL's own tools in the same run.
         .executableTarget(
             name: "comarca-bench",
-            dependencies: ["PGClient", "ComarcaCore"],
+            dependencies: ["PGClient", "ComarcaCore", "Spreadsheet"],
             path: "bench/ComarcaBench"
         ),
         // Shared by the test targets: fresh databases on the real server deploy/dev started.

@@ -28,6 +28,13 @@ struct Options {
     }
 }
 
+if CommandLine.arguments.dropFirst().first == "xlsx-from-csv" {
+    // comarca-bench xlsx-from-csv IN.csv OUT.xlsx
+    let arguments = Array(CommandLine.arguments.dropFirst(2))
+    try XLSXFromCSV.run(input: arguments[0], output: arguments[1])
+    exit(0)
+}
+
 if CommandLine.arguments.dropFirst().first == "pgbench-script" {
     // comarca-bench pgbench-script TOKEN: the SQL of one GET /v1/records?limit=50, for pgbench.
     let token = CommandLine.arguments.dropFirst(2).first ?? ""
@@ -42,6 +49,16 @@ if CommandLine.arguments.dropFirst().first == "reads" {
     try ReadBench.run(
         token: arguments.first ?? "", iterations: arguments.dropFirst().first.flatMap(Int.init) ?? 200,
         appURL: env["COMARCA_APP_DATABASE_URL"] ?? "", superuserURL: env["COMARCA_SUPERUSER_URL"] ?? "")
+    exit(0)
+}
+
+if CommandLine.arguments.dropFirst().first == "searches" {
+    // comarca-bench searches TOKEN [iterations per kind of term] [strategy, e.g. plannerChoice]
+    let arguments = Array(CommandLine.arguments.dropFirst(2))
+    let app = try PGConnection.connect(ProcessInfo.processInfo.environment["COMARCA_APP_DATABASE_URL"] ?? "")
+    let session = try AuthService().authenticate(token: arguments.first ?? "", on: app)
+    let strategy = arguments.count > 2 ? try require(SearchStrategy(rawValue: arguments[2]), "unknown strategy \(arguments[2])") : nil
+    try SearchBench.run(session: session, iterations: arguments.dropFirst().first.flatMap(Int.init) ?? 50, strategy: strategy, on: app)
     exit(0)
 }
 
