@@ -79,6 +79,9 @@ struct ImportCommand: ParsableCommand {
         @Flag(help: "Write nothing unless every row is good.")
         var allOrNothing = false
 
+        @Flag(help: "Create an account named in a record row when no account has that name (instead of rejecting the row).")
+        var createMissingParents = false
+
         @Option(help: "Rows per transaction.")
         var batchSize = 20_000
 
@@ -117,7 +120,7 @@ struct ImportCommand: ParsableCommand {
                 let request = ImportRequest(
                     entity: entity, fileURL: url.standardizedFileURL, fileName: url.lastPathComponent, sheet: sheet, mapping: parsedMapping,
                     mode: mode.flatMap(ImportMode.init(rawValue:)), match: match.flatMap(ImportMatchKey.init(rawValue:)),
-                    dryRun: dryRun, allOrNothing: allOrNothing)
+                    dryRun: dryRun, allOrNothing: allOrNothing, createMissingParents: createMissingParents)
                 let created = try connection.transaction(settings: session.accessScope.settings) {
                     try ImportService.create(session, request, on: $0)
                 }

@@ -105,4 +105,25 @@ import Testing
             #expect(String(decoding: result, as: UTF8.self).contains(";N-BIO;postal_prefix:48"))
         }
     }
+
+    @Test func missingAccountsAreCreatedOncePerNameOnlyWhenAskedAndUndoRemovesThem() async throws {
+        try await ImportFixture.with { f in
+            let csv = """
+                Nombre;Email;Cuenta;Zona
+                Jon;jon@x.es;Ferretería Nueva S.L.;N-BIO
+                Ane;ane@x.es;ferreteria nueva s.l.;N-BIO
+                Mikel;mikel@x.es;B95000006;N-BIO
+
+                """
+            let refused = try f.importFile(f.admin, ImportRequest(entity: .records, fileURL: try f.file("a.csv", csv)))
+            #expect(refused.counts.rejected == 3)
+            #expect(try f.count("accounts") == 0)
+            let job = try f.importFile(f.admin, ImportRequest(entity: .records, fileURL: try f.file("b.csv", csv), createMissingParents: true))
+            #expect(try f.rows(job) == [2: "created", 3: "created", 4: "rejected"])
+            #expect(try f.count("accounts") == 1)
+            #expect(try f.count("records", "account_id IS NOT NULL") == 2)
+            _ = try f.app.transaction(settings: f.admin.accessScope.settings) { try ImportService.undo(f.admin, id: job.id, on: $0) }
+            #expect(try f.count("accounts") == 0)
+        }
+    }
 }

@@ -113,7 +113,7 @@ struct ImportFixture {
     /// (row, action, target) of a job, in row order.
     func rows(_ job: ImportJobView) throws -> [Int: String] {
         let rows = try owner.transaction(settings: AccessScope.operator_(tenantID: tenantID).settings) { tx in
-            try tx.query("SELECT row_number, action FROM import_rows WHERE tenant_id = \(tenantID) AND job_id = \(job.id)")
+            try tx.query("SELECT row_number, action FROM import_rows WHERE tenant_id = \(tenantID) AND job_id = \(job.id) AND sheet_index >= 0")
                 .decode((Int, String).self)
         }
         return Dictionary(uniqueKeysWithValues: rows)

@@ -14,6 +14,8 @@ struct ImportChecks {
     let match: ImportMatchKey?
     /// Staging tables of sheets decided before this one (workbooks): parents to be created.
     let stagedParents: Set<ImportEntity>
+    /// Records naming an account by a name nobody has: create it (once per name) instead of rejecting.
+    var createMissingParents = false
 
     var table: String { shape.table }
     var t: UUID { session.tenantID }
@@ -140,9 +142,32 @@ struct ImportChecks {
               FROM found f
              WHERE f.row_no = s.row_no
             """, binds: [PGBind(t), PGBind(plan.label(for: column))]))
+        if createMissingParents, shape.entity != .activities {
+            // One new account per missing name, in the zone of the first row that names it.
+            try connection.simpleQuery(unsafeSQL: """
+                DROP TABLE IF EXISTS pg_temp.import_new_accounts;
+                CREATE TEMP TABLE import_new_accounts (
+                    account_id uuid PRIMARY KEY, name text NOT NULL, name_key text NOT NULL UNIQUE, zone_id uuid NOT NULL,
+                    first_row integer NOT NULL, created boolean NOT NULL DEFAULT false)
+                """)
+            try connection.execute(PGQuery(unsafeSQL: """
+                INSERT INTO pg_temp.import_new_accounts (account_id, name, name_key, zone_id, first_row)
+                SELECT gen_random_uuid(), (array_agg(btrim(account_name) ORDER BY row_no))[1], account_name_key,
+                       (array_agg(zone_id ORDER BY row_no))[1], min(row_no)
+                  FROM pg_temp.\(table)
+                 WHERE NOT bad AND NOT done AND account_id IS NULL AND account_tax_id IS NULL AND account_name_key IS NOT NULL
+                 GROUP BY account_name_key
+                """))
+            try connection.execute(PGQuery(unsafeSQL: """
+                UPDATE pg_temp.\(table) s SET account_id = n.account_id
+                  FROM pg_temp.import_new_accounts n
+                 WHERE n.name_key = s.account_name_key AND s.account_id IS NULL AND s.account_tax_id IS NULL AND NOT s.bad
+                """))
+        }
         try reject(
             connection, code: "account_not_found", column: column, raw: "s.account_name",
-            message: "'no account has the ' || CASE WHEN s.account_tax_id IS NOT NULL THEN 'CIF ' ELSE 'name ' END || s.account_name",
+            message: "'no account has the ' || CASE WHEN s.account_tax_id IS NOT NULL THEN 'CIF ' ELSE 'name ' END || s.account_name"
+                + (createMissingParents ? " || ' (a missing account is created from its name, not from a CIF)'" : ""),
             where: "s.account_name IS NOT NULL AND s.account_id IS NULL")
     }
 

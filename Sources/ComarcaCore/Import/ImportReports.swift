@@ -118,7 +118,8 @@ extension ImportService {
     }
 
     private static func sheetName(_ job: ImportJobView, _ index: Int) -> String? {
-        job.sheet ?? (job.fileKind == "csv" ? job.fileName : String(index + 1))
+        if index < 0 { return "cuentas creadas" }  // parents created for rows naming a missing account
+        return job.sheet ?? (job.fileKind == "csv" ? job.fileName : String(index + 1))
     }
 
     // MARK: - Saved mappings

@@ -119,10 +119,11 @@ final class ImportRun {
                 continue
             }
             progress(ImportProgress(phase: .checking, sheet: sheets[i].name, rowsRead: sheets[i].rows, rowsWritten: 0, rowsTotal: nil))
-            let checks = ImportChecks(
+            var checks = ImportChecks(
                 session: session, jobID: job.id, sheetIndex: sheets[i].index, shape: sheets[i].shape, plan: sheets[i].plan!,
                 mode: ImportMode(rawValue: job.mode) ?? .create, match: job.match.flatMap(ImportMatchKey.init(rawValue:)),
                 stagedParents: decided)
+            checks.createMissingParents = options.createMissingParents && sheets[i].entity != .activities
             try inScope { try checks.run(on: $0) }
             decided.insert(sheets[i].entity)
         }
@@ -168,7 +169,7 @@ final class ImportRun {
             try inScope { c in
                 var counts = ImportWriter.Counts()
                 for sheet in sheets {
-                    let writer = ImportWriter(session: session, jobID: job.id, jobZoneID: session.zoneID, sheetIndex: sheet.index, shape: sheet.shape)
+                    let writer = makeWriter(sheet)
                     counts = counts + (try writer.write(lower: Int.min / 2, upper: Int.max / 2, on: c))
                 }
                 try finish(status: "completed", counts: counts, rowsDone: total, on: c)
@@ -178,7 +179,7 @@ final class ImportRun {
 
         var written = 0
         for sheet in sheets {
-            let writer = ImportWriter(session: session, jobID: job.id, jobZoneID: session.zoneID, sheetIndex: sheet.index, shape: sheet.shape)
+            let writer = makeWriter(sheet)
             let bounds = try connection.query(PGQuery(unsafeSQL: "SELECT min(row_no), max(row_no) FROM pg_temp.\(sheet.shape.table) WHERE NOT done"))
                 .decode((Int?, Int?).self)[0]
             guard let low = bounds.0, let high = bounds.1 else { continue }
@@ -198,6 +199,13 @@ final class ImportRun {
         try inScope { try finish(status: "completed", counts: nil, rowsDone: nil, on: $0) }
         progress(ImportProgress(phase: .finished, sheet: nil, rowsRead: total, rowsWritten: written, rowsTotal: total))
         if options.ownsFile { try? FileManager.default.removeItem(at: url) }
+    }
+
+    private func makeWriter(_ sheet: Sheet) -> ImportWriter {
+        var writer = ImportWriter(session: session, jobID: job.id, jobZoneID: session.zoneID, sheetIndex: sheet.index, shape: sheet.shape)
+        writer.createsParents = options.createMissingParents && (sheet.entity == .records || sheet.entity == .contacts)
+            && sheet.plan?.targetsByKey[PseudoField.account.rawValue] != nil
+        return writer
     }
 
     // MARK: - Sheets
@@ -506,6 +514,7 @@ final class ImportRun {
         for table in stagedTables {
             _ = try? connection.simpleQuery(unsafeSQL: "DROP TABLE IF EXISTS pg_temp.\(table)")
         }
+        _ = try? connection.simpleQuery(unsafeSQL: "DROP TABLE IF EXISTS pg_temp.import_new_accounts")
         stagedTables = []
     }
 }

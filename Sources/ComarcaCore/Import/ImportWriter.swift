@@ -10,6 +10,8 @@ struct ImportWriter {
     let jobZoneID: UUID
     let sheetIndex: Int
     let shape: ImportStageShape
+    /// Accounts the checks decided to create for rows naming a missing one.
+    var createsParents = false
 
     var table: String { shape.table }
 
@@ -51,6 +53,28 @@ struct ImportWriter {
               FROM pg_temp.\(table) s WHERE \(inBatch) AND s.action = 'skip'
             """)
 
+        if createsParents {
+            // The new accounts this batch's rows link to, before the rows themselves; recorded
+            // under a negative sheet index so undo removes them with the job.
+            _ = try run("""
+                WITH needed AS (
+                    SELECT DISTINCT n.account_id FROM pg_temp.\(table) s JOIN pg_temp.import_new_accounts n ON n.account_id = s.account_id
+                     WHERE \(inBatch) AND s.action IN ('create', 'update') AND NOT n.created
+                ),
+                made AS (
+                    INSERT INTO accounts (tenant_id, account_id, zone_id, name, name_key, created_by)
+                    SELECT $1, n.account_id, n.zone_id, n.name, n.name_key, $7
+                      FROM pg_temp.import_new_accounts n WHERE n.account_id IN (SELECT account_id FROM needed)
+                    RETURNING account_id
+                ),
+                logged AS (
+                    INSERT INTO import_rows (tenant_id, job_id, sheet_index, row_number, job_zone_id, entity, action, target_id, zone_id, zone_rule)
+                    SELECT $1, $2, -1 - $3::int, n.first_row, $4, 'accounts', 'created', n.account_id, n.zone_id, 'parent'
+                      FROM pg_temp.import_new_accounts n WHERE n.account_id IN (SELECT account_id FROM made)
+                )
+                UPDATE pg_temp.import_new_accounts SET created = true WHERE account_id IN (SELECT account_id FROM made)
+                """, [PGBind(session.userID)])
+        }
         switch shape.entity {
         case .records, .contacts:
             counts.created = try run("""
