@@ -20,12 +20,18 @@ public struct AppDependencies: Sendable {
     public let migrations: MigrationSource
     public let metrics: HTTPMetrics
     public let auth: AuthService
+    /// Runs import jobs in the background; holds the upload settings (spool, size limit).
+    public let imports: ImportJobRunner
 
-    public init(database: Database, migrations: MigrationSource, metrics: HTTPMetrics = HTTPMetrics(), auth: AuthService = AuthService()) {
+    public init(
+        database: Database, migrations: MigrationSource, metrics: HTTPMetrics = HTTPMetrics(), auth: AuthService = AuthService(),
+        imports: ImportJobRunner? = nil
+    ) {
         self.database = database
         self.migrations = migrations
         self.metrics = metrics
         self.auth = auth
+        self.imports = imports ?? ImportJobRunner(database: database)
     }
 }
 
@@ -64,6 +70,7 @@ public func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestCon
     RecordsController(database: database).addRoutes(to: signedIn)
     AccountsActivitiesController(database: database).addRoutes(to: signedIn)
     FieldsController(database: database).addRoutes(to: signedIn)
+    ImportsController(database: database, runner: dependencies.imports).addRoutes(to: signedIn)
     return router
 }
 

@@ -45,6 +45,15 @@ public enum ErrorMapping {
         }
     }
 
+    /// An upload the import cannot take (no file part, a malformed body, an unknown entity, an
+    /// unreadable mapping, a legacy .xls…): the request itself is wrong, so 400 rather than 422.
+    static func uploadProblem(for error: CoreError) -> Problem {
+        guard error.code == .invalidInput else { return problem(for: error) }
+        return Problem(
+            code: "invalid-upload", title: "The upload cannot be imported", status: .badRequest, detail: error.message,
+            errors: error.fieldErrors.isEmpty ? nil : error.fieldErrors.map { Problem.FieldError(field: $0.field, message: $0.message) })
+    }
+
     static func problem(for error: PGError) -> Problem {
         if error.kind == .poolTimeout || error.kind == .poolClosed || error.isConnectionLoss {
             return Problem(code: "database-unavailable", title: "Database unavailable", status: .serviceUnavailable, retryAfter: 2)

@@ -73,9 +73,19 @@ struct ServeCommand: AsyncParsableCommand {
             host: host ?? env["COMARCA_HTTP_HOST"] ?? "127.0.0.1",
             port: port ?? env["COMARCA_HTTP_PORT"].flatMap(Int.init) ?? 8080
         )
+        let database = Database(pool: pool)
+        let imports = ImportJobRunner(database: database, settings: .fromEnvironment(env), logger: logger)
+        // Imports a previous process left queued or running go on in the background, as the
+        // users who started them; started before the server takes new uploads.
+        do {
+            let resumed = try await imports.resumeInterrupted()
+            if resumed > 0 { logger.info("resuming interrupted imports", metadata: ["count": "\(resumed)"]) }
+        } catch {
+            logger.error("cannot look for interrupted imports", metadata: ["error": "\(error)"])
+        }
         let app = buildApplication(
             configuration: http,
-            dependencies: AppDependencies(database: Database(pool: pool), migrations: migrations),
+            dependencies: AppDependencies(database: database, migrations: migrations, imports: imports),
             logger: logger)
         try await app.runService()
     }

@@ -94,6 +94,19 @@ struct HTTPIsolationTests {
         Case(method: .delete, route: "/v1/activities/{id}", path: { f in "/v1/activities/\(f.a.activities["N1"]!)" }, body: nil, repStatus: 403, otherTenantStatus: 404),
         Case(method: .post, route: "/v1/activities/{id}/complete", path: { f in "/v1/activities/\(f.a.activities["N1"]!)/complete" }, body: nil, repStatus: 404, otherTenantStatus: 404),
         Case(method: .get, route: "/v1/fields/{entity}", path: { _ in "/v1/fields/records" }, body: nil, repStatus: 200, otherTenantStatus: nil),
+        // Imports: reps may not import at all (403 before any lookup or upload); tenant B's admin
+        // finds none of tenant A's jobs, and what they upload or save is tenant B's own.
+        Case(method: .post, route: "/v1/imports", path: { _ in "/v1/imports" }, body: nil, repStatus: 403, otherTenantStatus: nil),
+        Case(method: .get, route: "/v1/imports", path: { _ in "/v1/imports" }, body: nil, repStatus: 403, otherTenantStatus: nil),
+        Case(method: .get, route: "/v1/imports/{id}", path: { f in "/v1/imports/\(importOfA(f))" }, body: nil, repStatus: 403, otherTenantStatus: 404),
+        Case(method: .get, route: "/v1/imports/{id}/reports/{kind}", path: { f in "/v1/imports/\(importOfA(f))/reports/errors" }, body: nil,
+             repStatus: 403, otherTenantStatus: 404),
+        Case(method: .post, route: "/v1/imports/{id}/cancel", path: { f in "/v1/imports/\(importOfA(f))/cancel" }, body: nil, repStatus: 403, otherTenantStatus: 404),
+        Case(method: .post, route: "/v1/imports/{id}/undo", path: { f in "/v1/imports/\(importOfA(f))/undo" }, body: nil, repStatus: 403, otherTenantStatus: 404),
+        Case(method: .get, route: "/v1/imports/templates/{entity}", path: { _ in "/v1/imports/templates/records" }, body: nil, repStatus: 403, otherTenantStatus: nil),
+        Case(method: .get, route: "/v1/import-mappings", path: { _ in "/v1/import-mappings" }, body: nil, repStatus: 403, otherTenantStatus: nil),
+        Case(method: .put, route: "/v1/import-mappings/{name}", path: { _ in "/v1/import-mappings/clientes" },
+             body: { _ in #"{"entity":"records","mapping":{"columns":{"Mail":"email"}}}"# }, repStatus: 403, otherTenantStatus: nil),
         // Last: it revokes the caller's own token (never someone else's).
         Case(method: .post, route: "/v1/auth/logout", path: { _ in "/v1/auth/logout" }, body: nil, repStatus: 204, otherTenantStatus: nil),
     ]
@@ -106,8 +119,27 @@ struct HTTPIsolationTests {
     /// Tenant A's identifiers and e-mails: none may appear in a response to an outsider.
     static func secretsOfA(_ f: HTTPFixture) -> [String] {
         (Array(f.a.zones.values) + Array(f.a.users.values) + Array(f.a.records.values) + Array(f.a.tokenIDs.values)
-            + Array(f.a.accounts.values) + Array(f.a.activities.values))
+            + Array(f.a.accounts.values) + Array(f.a.activities.values) + [importOfA(f)])
             .map { $0.uuidString.lowercased() } + ["@alfa.test", "alfa"]
+    }
+
+    /// An import job of tenant A (queued by its admin, never run), made on first use.
+    static func importOfA(_ f: HTTPFixture) -> UUID {
+        do {
+            let app = try f.database.connectAsApp()
+            let session = try SessionLoader.load(tenantID: f.a.id, userID: try #require(f.a.users["admin"]), on: app)
+            return try app.transaction(settings: session.accessScope.settings) { tx in
+                if let existing = try ImportService.list(session, page: try PageRequest(limit: 1, cursor: nil), on: tx).items.first {
+                    return existing.id
+                }
+                let url = FileManager.default.temporaryDirectory.appendingPathComponent("comarca-isolation-import.csv")
+                try Data("Nombre;Apellidos\r\nAna;Sanz\r\n".utf8).write(to: url, options: .atomic)
+                return try ImportService.create(session, ImportRequest(entity: .records, fileURL: url, fileName: "alfa.csv"), on: tx).id
+            }
+        } catch {
+            Issue.record("cannot make an import of tenant A: \(error)")
+            return UUID()
+        }
     }
 
     @Test("every protected route answers an anonymous caller 401 and changes nothing")
