@@ -20,6 +20,15 @@ extension ImportService {
         let job = try connection.transaction(settings: scope) { try get(session, id: jobID, on: $0) }
         guard !job.isFinished else { return job }
         let run = ImportRun(session: session, job: job, connection: connection, batchSize: batchSize, progress: progress)
+        // An uploaded file (owned by the job) goes once the job has reached an end; a job left
+        // running by a lost connection keeps it for its resume.
+        defer {
+            if run.options.ownsFile, let path = run.sourcePath,
+                let status = try? connection.transaction(settings: scope, { try get(session, id: jobID, on: $0) }), status.isFinished
+            {
+                try? FileManager.default.removeItem(atPath: path)
+            }
+        }
         do {
             try run.execute()
         } catch {
@@ -53,6 +62,7 @@ final class ImportRun {
     let progress: (ImportProgress) -> Void
     let scope: [PGSetting]
     var options: ImportJobOptions
+    var sourcePath: String?
     var warnings: [ImportJobView.Warning] = []
     var stagedTables: [String] = []
 
@@ -91,6 +101,7 @@ final class ImportRun {
                 """).decode((String, String?).self)[0]
         }
         options = try JSONDecoder().decode(ImportJobOptions.self, from: Data(optionsText.utf8))
+        self.sourcePath = sourcePath
         guard let sourcePath else { throw CoreError(.notFound, "the job has no file to read") }
         let url = URL(fileURLWithPath: sourcePath)
         guard FileManager.default.fileExists(atPath: sourcePath) else {
@@ -198,7 +209,6 @@ final class ImportRun {
         }
         try inScope { try finish(status: "completed", counts: nil, rowsDone: nil, on: $0) }
         progress(ImportProgress(phase: .finished, sheet: nil, rowsRead: total, rowsWritten: written, rowsTotal: total))
-        if options.ownsFile { try? FileManager.default.removeItem(at: url) }
     }
 
     private func makeWriter(_ sheet: Sheet) -> ImportWriter {
