@@ -201,8 +201,7 @@ public struct FieldSpecSet: Sendable, Hashable {
             if t.contains(",") {
                 t = t.replacingOccurrences(of: ".", with: "").replacingOccurrences(of: ",", with: ".")
             }
-            guard t.range(of: #"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$"#, options: .regularExpression) != nil,
-                let value = Decimal(string: t, locale: Locale(identifier: "en_US_POSIX"))
+            guard isPlainNumber(t), let value = Decimal(string: t, locale: posix)
             else {
                 throw CoreError.invalid(field, "expected a number (1234.56 or 1.234,56)")
             }
@@ -210,6 +209,28 @@ public struct FieldSpecSet: Sendable, Hashable {
         default:
             throw CoreError.invalid(field, "expected a number, not \(raw.kindName)")
         }
+    }
+
+    static let posix = Locale(identifier: "en_US_POSIX")
+
+    /// `[+-]?(digits[.digits?] | .digits)` — checked by hand, not by a regular expression, because
+    /// imports check a million of these.
+    static func isPlainNumber(_ text: String) -> Bool {
+        var bytes = Substring(text).utf8[...]
+        if let first = bytes.first, first == UInt8(ascii: "+") || first == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
+        var digits = 0
+        var dots = 0
+        for byte in bytes {
+            if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
+                digits += 1
+            } else if byte == UInt8(ascii: ".") {
+                dots += 1
+                if dots > 1 { return false }
+            } else {
+                return false
+            }
+        }
+        return digits > 0
     }
 
     /// Digits after the decimal point in the plain notation of `value` (trailing zeros ignored).

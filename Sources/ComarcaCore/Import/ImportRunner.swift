@@ -320,7 +320,7 @@ final class ImportRun {
             dateOrders = evidence.decide(default: options.mapping.locale.dateOrder)
         }
         let converter = ImportRowConverter(
-            plan: plan, specs: specs, reader: ImportValueReader(locale: options.mapping.locale, dateOrders: dateOrders), mode: mode)
+            plan: plan, specs: specs, reader: ImportValueReader(locale: options.mapping.locale, dateOrders: dateOrders, specs: specs), mode: mode)
         if !converter.planIssues.isEmpty {
             sheet.problems += converter.planIssues.map { .init(code: $0.code, message: "mapping constant \($0.column ?? ""): \($0.message)", column: $0.column) }
             return

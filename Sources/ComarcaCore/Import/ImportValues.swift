@@ -26,16 +26,32 @@ struct ImportValueReader: Sendable {
     var dateOrders: [Int: ImportDateOrder] = [:]
     let timeZone: TimeZone
 
-    init(locale: ImportLocale, dateOrders: [Int: ImportDateOrder] = [:]) {
+    /// Single-choice fields: code or label as written → code, so a million cells are not each
+    /// folded against every option (FieldSpecSet.normalize still decides misses and their errors).
+    private var choices: [String: [String: String]] = [:]
+
+    init(locale: ImportLocale, dateOrders: [Int: ImportDateOrder] = [:], specs: FieldSpecSet? = nil) {
         self.locale = locale
         self.dateOrders = dateOrders
         self.timeZone = TimeZone(identifier: locale.timeZone) ?? TimeZone(identifier: "Europe/Madrid")!
+        for spec in specs?.active ?? [] where spec.type == .singleChoice {
+            var index: [String: String] = [:]
+            for option in spec.options {
+                for name in [option.code, option.label.es] + (option.label.en.map { [$0] } ?? []) where index[name] == nil {
+                    index[name] = option.code
+                }
+            }
+            choices[spec.key] = index
+        }
     }
 
     /// The normalised value of `cell` for `spec`, or the issue that rejects it. Warnings (a
     /// postal code that lost its leading zero) come back alongside the value.
     func value(_ cell: CellValue, spec: FieldSpec, column: ImportColumn) -> (FieldValue?, ImportIssue?) {
         let raw = cell.displayText
+        if case .text(let text) = cell, let code = choices[spec.key]?[text] {
+            return (.string(code), nil)
+        }
         do {
             let prepared = try prepare(cell, spec: spec, column: column)
             let value = try FieldSpecSet.normalize(prepared, spec: spec, field: column.header)

@@ -127,11 +127,7 @@ enum RecordSupport {
     }
 
     static func customJSON(_ values: [String: FieldValue]) -> String {
-        let kept = values.filter { !$0.value.isEmpty }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(kept) else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
+        FieldValue.jsonObject(values.filter { !$0.value.isEmpty })
     }
 
     static func custom(fromJSON text: String) throws -> [String: FieldValue] {
