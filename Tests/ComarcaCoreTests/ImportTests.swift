@@ -207,3 +207,62 @@ import Testing
         }
     }
 }
+
+@Suite struct ImportFileShapesTests {
+    @Test func utf16TabSeparatedTextImports() async throws {
+        try await ImportFixture.with { f in
+            // Excel's "Texto Unicode": UTF-16LE with BOM, TAB between cells.
+            let url = try f.file("unicode.txt", "Nombre\tApellidos\tEmail\r\nÍñigo\tMuñoz\tinigo@x.es\r\n", encoding: .utf16LittleEndian, bom: [0xFF, 0xFE])
+            let job = try f.importFile(f.admin, ImportRequest(entity: .records, fileURL: url))
+            #expect(job.counts.created == 1)
+            #expect(try f.asOperator { try $0.query("SELECT display_name FROM records WHERE tenant_id = \(f.tenantID)").scalar(String.self) } == "Íñigo Muñoz")
+        }
+    }
+
+    @Test func mojibakeAlreadyInTheDataIsWarned() async throws {
+        try await ImportFixture.with { f in
+            let url = try f.file("m.csv", "Nombre,Email\nMuÃ±oz,a@x.es\n")
+            let job = try f.importFile(f.admin, ImportRequest(entity: .records, fileURL: url))
+            #expect(job.counts.created == 1)
+            #expect(job.warnings.contains { $0.code == "mojibake" })
+        }
+    }
+
+    @Test func aColumnWithDataButNoHeaderNeedsAChoice() async throws {
+        try await ImportFixture.with { f in
+            let url = try f.file("e.csv", "Nombre;;Email\nAna;algo;a@x.es\n")
+            let job = try f.importFile(f.admin, ImportRequest(entity: .records, fileURL: url))
+            #expect(job.status == "failed")
+            #expect(try f.findings(job)[0] == ["unlabeled_column"])
+            #expect(try f.count("records") == 0)
+            var mapping = ImportMapping()
+            mapping.columns = ["@B": "skip"]
+            let ok = try f.importFile(f.admin, ImportRequest(entity: .records, fileURL: url, mapping: mapping))
+            #expect(ok.counts.created == 1)
+        }
+    }
+
+    @Test func cancellingARunningImportStopsAfterTheCurrentBatch() async throws {
+        try await ImportFixture.with { f in
+            var csv = "Nombre;Email\n"
+            for i in 1...50 { csv += "P\(i);p\(i)@x.es\n" }
+            let url = try f.file("c.csv", csv)
+            let job = try f.app.transaction(settings: f.admin.accessScope.settings) {
+                try ImportService.create(f.admin, ImportRequest(entity: .records, fileURL: url), on: $0)
+            }
+            let other = try f.database.connectAsApp()
+            var asked = false
+            let finished = try ImportService.run(f.admin, jobID: job.id, on: f.app, batchSize: 5) { progress in
+                guard progress.phase == .writing, !asked else { return }
+                asked = true
+                _ = try? other.transaction(settings: f.admin.accessScope.settings) { try ImportService.cancel(f.admin, id: job.id, on: $0) }
+            }
+            #expect(finished.status == "cancelled")
+            #expect(finished.rowsDone == 5)
+            #expect(try f.count("records") == 5)
+            // What a cancelled import wrote can be undone.
+            _ = try f.app.transaction(settings: f.admin.accessScope.settings) { try ImportService.undo(f.admin, id: job.id, on: $0) }
+            #expect(try f.count("records") == 0)
+        }
+    }
+}

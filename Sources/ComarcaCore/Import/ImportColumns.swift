@@ -52,6 +52,8 @@ struct ImportColumn: Sendable {
     var index: Int
     var header: String
     var target: ImportTarget?
+    /// The mapping said `skip`: its data is left out on purpose.
+    var skipped = false
 }
 
 /// The columns of one sheet resolved against the entity's fields and the mapping, with every
@@ -151,7 +153,7 @@ enum ImportColumnResolver {
             var target: ImportTarget?
             if let choice {
                 if Normalize.folded(choice) == ImportMapping.skip {
-                    columns.append(ImportColumn(index: index, header: header.isEmpty ? letter : header, target: nil))
+                    columns.append(ImportColumn(index: index, header: header.isEmpty ? letter : header, target: nil, skipped: true))
                     continue
                 }
                 guard let mapped = resolve(choice, in: targets) else {

@@ -330,7 +330,7 @@ final class ImportRun {
         try connection.simpleQuery(unsafeSQL: shape.createSQL)
         stagedTables.append(shape.table)
         let customKeys = specs.customKeys
-        let unlabeled = Set(plan.columns.filter { $0.target == nil && plan.headers.indices.contains($0.index) && plan.headers[$0.index].trimmingCharacters(in: .whitespaces).isEmpty }.map(\.index))
+        let unlabeled = Set(plan.columns.filter { $0.target == nil && !$0.skipped && plan.headers.indices.contains($0.index) && plan.headers[$0.index].trimmingCharacters(in: .whitespaces).isEmpty }.map(\.index))
         let width = plan.headers.count
         var strayColumns: Set<Int> = []
         var pendingTotals: [SheetRow] = []
