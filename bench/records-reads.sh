@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Reads and conversions for the records issue, measured in one run:
 #  - a zone rep of a 10k-record tenant (the 100 x 50 x 10k data set): latest-50 list under RLS vs
-#    the same SQL with policies bypassed (superuser), searches, conversions;
+#    the same SQL with policies bypassed (superuser), searches (by kind of term, with the strategy
+#    RecordQuery chose for each), conversions;
 #  - the admin of a tenant with BIG_RECORDS (default 1M) records: the same, tenant-wide.
 #   bench/records-reads.sh [iterations=300]
 set -euo pipefail

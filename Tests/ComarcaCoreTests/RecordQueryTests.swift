@@ -148,20 +148,241 @@ struct RecordQueryTests {
         }
     }
 
-    @Test("the search query reads the token index under RLS (no sequential scan of the tenant)")
+    /// 3000 records over four zones (N-BIO 3/7, N-SDR 2/7, S-SVQ 1/7, HQ 1/7) written in one
+    /// statement under the admin's settings, so that words match from a handful to a third of
+    /// the tenant: "garcia" 1000 records, "munoz" 20, "maria" 375, "conservas.es" 1000, "p12"
+    /// 111. updated_at repeats every 1000 records, so the record_id tie-break is exercised.
+    static func seed(_ f: RecordFixture) throws {
+        let z = f.zones
+        let zones = [z["N-BIO"]!, z["N-BIO"]!, z["N-BIO"]!, z["N-SDR"]!, z["N-SDR"]!, z["S-SVQ"]!, z["HQ"]!]
+        try f.run(f.admin) { tx in
+            try tx.query("""
+                INSERT INTO records (tenant_id, zone_id, stage, first_name, last_name, email, phone, display_name,
+                                     updated_at, created_at)
+                SELECT \(f.tenantID), (\(zones))[1 + n % 7], (ARRAY['target','potential','contact'])[1 + n % 3], w.first, w.last,
+                       'p' || n || '@' || (ARRAY['conservas.es','acme.com','gmail.com'])[1 + n % 3],
+                       '+34 6' || lpad((n * 7919 % 100000000)::text, 8, '0'), w.first || ' ' || w.last,
+                       now() - (n % 1000) * interval '1 minute', now() - n * interval '1 second'
+                  FROM generate_series(1, 3000) AS n
+                 CROSS JOIN LATERAL (SELECT (ARRAY['María','José','Ana','Íñigo','Lucía','Carmen','Javier','Marta'])[1 + n % 8] AS first,
+                                            CASE WHEN n % 3 = 0 THEN 'García' WHEN n % 97 = 0 THEN 'Muñoz'
+                                                 ELSE (ARRAY['López','Pérez','Sánchez','Gómez','Martín'])[1 + n % 5] END AS last) w
+                """)
+        }
+        try f.owner.simpleQuery(unsafeSQL: "VACUUM ANALYZE records, record_search_tokens")
+    }
+
+    static func pages(_ f: RecordFixture, _ session: Session, _ filter: RecordQuery.Filter, search: SearchPlan?,
+                      limit: Int, maxPages: Int) throws -> (ids: [UUID], complete: Bool) {
+        var ids: [UUID] = []
+        var cursor: String?
+        for _ in 0..<maxPages {
+            let page = try f.run(session) {
+                try RecordQuery.list(session, filter: filter, page: PageRequest(limit: limit, cursor: cursor), search: search, on: $0)
+            }
+            ids += page.items.map(\.id)
+            cursor = page.nextCursor
+            if cursor == nil { return (ids, true) }
+        }
+        return (ids, false)
+    }
+
+    @Test("every search strategy returns exactly the rows, order and pages of the planner's own plan, for rare and common words")
+    func strategiesAgree() async throws {
+        try await RecordFixture.with { f in
+            try Self.seed(f)
+            let svq = f.zones["S-SVQ"]!
+            let callers: [(String, Session, [UUID])] = [("admin", f.admin, []), ("admin in S-SVQ", f.admin, [svq]),
+                                                        ("manager", f.manager, []), ("rep", f.bio, [])]
+            let sorts: [(RecordQuery.Sort, Bool)] = [(.updated, true), (.updated, false), (.created, false), (.name, true)]
+            let terms = ["garcia", "ga", "Muñoz", "maria garcia", "conservas.es", "p12", "61", "ana lopez", "zzz"]
+            var compared = 0
+            for (who, session, zones) in callers {
+                for q in terms {
+                    for (sort, descending) in sorts {
+                        var filter = RecordQuery.Filter()
+                        filter.search = q
+                        filter.zoneIDs = zones
+                        filter.sort = sort
+                        filter.descending = descending
+                        let words = q.split(separator: " ").map(String.init)
+                        let reference = try Self.pages(f, session, filter, search: SearchPlan(strategy: .plannerChoice, words: words),
+                                                       limit: 7, maxPages: 4)
+                        for strategy in SearchStrategy.allCases where strategy != .plannerChoice {
+                            // Each word may drive: the rare one first and the common one first.
+                            for order in Set([words, words.reversed()]) {
+                                let got = try Self.pages(f, session, filter, search: SearchPlan(strategy: strategy, words: order),
+                                                         limit: 7, maxPages: 4)
+                                #expect(got.ids == reference.ids && got.complete == reference.complete,
+                                        "\(who) q=\(q) \(sort) desc=\(descending) \(strategy) \(order)")
+                                compared += 1
+                            }
+                        }
+                        // And what a caller gets, planned per call.
+                        let chosen = try Self.pages(f, session, filter, search: nil, limit: 7, maxPages: 4)
+                        #expect(chosen.ids == reference.ids && chosen.complete == reference.complete, "\(who) q=\(q) chosen")
+                        if q == "zzz" { #expect(reference.ids.isEmpty) }
+                        if q == "garcia" { #expect(reference.ids.count == 28, "\(who) garcia fills 4 pages") }
+                    }
+                }
+            }
+            #expect(compared > 500)
+        }
+    }
+
+    @Test("a common word read to its last page is the same thousand records by every strategy, each once")
+    func strategiesAgreeToTheLastPage() async throws {
+        try await RecordFixture.with { f in
+            try Self.seed(f)
+            var filter = RecordQuery.Filter()
+            filter.search = "GARCÍA"
+            let expected = try f.run(f.admin) { tx in
+                try tx.query("SELECT record_id FROM records WHERE tenant_id = \(f.tenantID) AND last_name = 'García' ORDER BY updated_at DESC, record_id DESC")
+                    .map { try $0.decode(UUID.self, at: 0) }
+            }
+            #expect(expected.count == 1000)
+            for strategy in SearchStrategy.allCases {
+                let plan = SearchPlan(strategy: strategy, words: ["GARCÍA"])
+                let got = try Self.pages(f, f.admin, filter, search: plan, limit: 200, maxPages: 10)
+                #expect(got.complete && got.ids == expected, "\(strategy)")
+                // The JSON PostgreSQL writes for HTTP wraps the same statement (a WITH one included).
+                let text = try f.run(f.admin) { try RecordQuery.listJSON(f.admin, filter: filter, page: PageRequest(limit: 30, cursor: nil), search: plan, on: $0) }
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+                let items = try #require(object["items"] as? [[String: Any]])
+                #expect(items.compactMap { ($0["id"] as? String).flatMap(UUID.init(uuidString:)) } == Array(expected.prefix(30)), "\(strategy) JSON")
+                #expect(object["nextCursor"] is String, "\(strategy) JSON")
+            }
+            let asRep = try Self.pages(f, f.bio, filter, search: SearchPlan(strategy: .sortedIDWalk, words: ["garcia"]), limit: 200, maxPages: 10)
+            let bio = try f.run(f.bio) { tx in
+                try tx.query("SELECT count(*) FROM records WHERE tenant_id = \(f.tenantID) AND last_name = 'García'").scalar(Int.self)
+            }
+            #expect(asRep.complete && asRep.ids.count == bio && bio > 0 && bio < 1000)
+        }
+    }
+
+    @Test("the strategy follows the counts: few matches by id, some thousands by sorted ids, many by probes")
+    func strategyFollowsCounts() async throws {
+        try await RecordFixture.with { f in
+            try Self.seed(f)
+            func plan(_ session: Session, _ q: String, sort: RecordQuery.Sort = .updated, limits: SearchPlan.Limits) throws -> SearchPlan? {
+                var filter = RecordQuery.Filter()
+                filter.search = q
+                filter.sort = sort
+                return try f.run(session) { try RecordQuery.searchPlan(session, filter: filter, limits: limits, on: $0) }
+            }
+            let small = SearchPlan.Limits(fewMatches: 50, fewMatchesPerZone: 20, sortedIDs: 400, sortedIDsPerZone: 100)
+            #expect(try plan(f.admin, "muñoz", limits: small)?.strategy == .idsThenSort)
+            #expect(try plan(f.admin, "maria", limits: small)?.strategy == .sortedIDWalk)
+            #expect(try plan(f.admin, "garcia", limits: small)?.strategy == .probeWalk)
+            #expect(try plan(f.admin, "garcia", sort: .name, limits: small)?.strategy == .plannerChoice)
+            #expect(try plan(f.admin, "maria", sort: .name, limits: small)?.strategy == .idsThenSort)
+            // The rarest word drives, whatever the order typed.
+            let both = try #require(try plan(f.admin, "garcia maria", limits: small))
+            #expect(both.strategy == .sortedIDWalk && both.words == ["maria", "garcia"] && both.matches == [375, 401])
+            // A rep counts only their zone's tokens (N-BIO holds about 3/7 of the 20 Muñoz records).
+            let rep = try #require(try plan(f.bio, "muñoz", limits: small))
+            #expect(rep.strategy == .idsThenSort && rep.matches[0] < 20 && rep.matches[0] > 0)
+            // In one zone a common word is probed sooner: "maria" (375 in the tenant) by sorted ids
+            // for the admin, by probes for the rep of N-BIO (about 160 there, over 100).
+            let repMaria = try #require(try plan(f.bio, "maria", limits: small))
+            #expect(repMaria.strategy == .probeWalk && repMaria.matches[0] == 101, "\(repMaria)")
+            // No visible token: nothing to run.
+            #expect(try plan(f.admin, "zzz", limits: small)?.matchesNothing == true)
+            // The measured limits: a 3000-record tenant is always "few".
+            #expect(try plan(f.admin, "garcia", limits: .measured)?.strategy == .idsThenSort)
+            #expect(try plan(f.admin, "a", limits: .measured) == nil, "one-letter words are dropped: a plain list")
+        }
+    }
+
+    /// EXPLAIN of the statement a strategy sends, under the session's settings (RLS applies).
+    /// Sequential scans off: with 3000 rows a table scan could be cheaper, and the point is that
+    /// an index CAN serve each condition under the policies. Sorts off for the walks: they must
+    /// be able to read the records in order.
+    static func explain(_ f: RecordFixture, _ session: Session, _ q: String, _ strategy: SearchStrategy, zones: [UUID] = []) throws -> String {
+        var filter = RecordQuery.Filter()
+        filter.search = q
+        filter.zoneIDs = zones
+        let statement = try #require(try RecordQuery.statement(session, filter: filter, page: PageRequest(limit: 50, cursor: nil),
+                                                               search: SearchPlan(strategy: strategy, words: q.split(separator: " ").map(String.init))))
+        return try f.run(session) { tx in
+            try tx.simpleQuery(unsafeSQL: "SET LOCAL enable_seqscan = off")
+            if strategy == .sortedIDWalk || strategy == .probeWalk { try tx.simpleQuery(unsafeSQL: "SET LOCAL enable_sort = off") }
+            return try tx.query(PGQuery(unsafeSQL: "EXPLAIN " + statement.sql, binds: statement.binds)).map { try $0.decode(String.self, at: 0) }
+                .joined(separator: "\n")
+        }
+    }
+
+    @Test("each search strategy reads the token and record indexes under RLS, never a table scan")
     func searchUsesTheIndex() async throws {
         try await RecordFixture.with { f in
-            _ = try Self.create(f, f.bio, RecordInput(firstName: "Plan", lastName: "Check"))
-            var filter = RecordQuery.Filter()
-            filter.search = "check"
-            let statement = try #require(try RecordQuery.statement(f.bio, filter: filter, page: PageRequest(limit: 50, cursor: nil)))
-            let plan = try f.run(f.bio) { tx in
-                try tx.simpleQuery(unsafeSQL: "SET LOCAL enable_seqscan = off")
-                return try tx.query(PGQuery(unsafeSQL: "EXPLAIN " + statement.sql, binds: statement.binds)).map { try $0.decode(String.self, at: 0) }.joined(separator: "\n")
+            try Self.seed(f)
+            for (who, session, ordered) in [("admin", f.admin, "records_tenant_updated_idx"), ("rep", f.bio, "records_zone_updated_idx")] {
+                for q in ["garcia", "maria garcia"] {
+                    // The word's range is an index condition on the zone-led key (index-only or bitmap).
+                    func readsTokenRanges(_ plan: String) -> Bool {
+                        plan.contains("record_search_tokens_pkey") && plan.split(separator: "\n").contains {
+                            ($0.contains("Index Cond") || $0.contains("Recheck Cond")) && $0.contains("zone_id = ANY") && $0.contains("token >=")
+                        }
+                    }
+                    let ids = try Self.explain(f, session, q, .idsThenSort)
+                    #expect(readsTokenRanges(ids) && ids.contains("using records_pkey"), "\(who) \(ids)")
+
+                    let sorted = try Self.explain(f, session, q, .sortedIDWalk)
+                    #expect(readsTokenRanges(sorted) && sorted.contains("width_bucket"), "\(who) \(sorted)")
+                    #expect(sorted.contains("using \(ordered)") && !sorted.contains("Sort Key"), "\(who) \(sorted)")
+
+                    let probes = try Self.explain(f, session, q, .probeWalk)
+                    #expect(probes.contains("Index Only Scan using record_search_tokens_record_idx"), "\(who) \(probes)")
+                    #expect(probes.contains("using \(ordered)") && !probes.contains("Sort Key"), "\(who) \(probes)")
+                    // A probe per record, not a hash of every matching token of the tenant.
+                    #expect(!probes.contains("hashed SubPlan") && !probes.contains("Hash"), "\(who) \(probes)")
+
+                    let planner = try Self.explain(f, session, q, .plannerChoice)
+                    // The planner may read the word's range or probe (record, token) per record walked.
+                    let probesTokens = planner.split(separator: "\n").contains {
+                        $0.contains("Index Cond") && $0.contains("record_id = r.record_id") && $0.contains("token >=")
+                    }
+                    #expect(readsTokenRanges(planner) || probesTokens, "\(who) \(planner)")
+                    for plan in [ids, sorted, probes, planner] {
+                        #expect(!plan.contains("Seq Scan"), "\(who) \(plan)")
+                    }
+                }
             }
-            // Either token index will do (by word, or by record then word); never a table scan.
-            #expect(plan.contains("using record_search_tokens_pkey") || plan.contains("using record_search_tokens_record_idx"), "\(plan)")
-            #expect(!plan.contains("Seq Scan on record_search_tokens"), "\(plan)")
+            // The admin's count and ids read one range per zone of the tenant (the zone-led key).
+            let zoneLed = try Self.explain(f, f.admin, "garcia", .idsThenSort)
+            #expect(zoneLed.contains("zone_id = ANY"), "\(zoneLed)")
+        }
+    }
+
+    @Test("rejects finding another zone's record by any strategy: tokens and records of other zones stay invisible")
+    func strategiesRespectZones() async throws {
+        try await RecordFixture.with { f in
+            try Self.seed(f)
+            let secret = try Self.create(f, f.svq, RecordInput(firstName: "Zuriñe", lastName: "Garcíaolaeta", email: "zurine@secreto.es"))
+            for strategy in SearchStrategy.allCases {
+                for q in ["zuriñe", "garciaolaeta", "secreto.es", "garcia zur"] {
+                    var filter = RecordQuery.Filter()
+                    filter.search = q
+                    let plan = SearchPlan(strategy: strategy, words: q.split(separator: " ").map(String.init))
+                    for session in [f.bio, f.sdr, f.manager] {
+                        let page = try f.run(session) { try RecordQuery.list(session, filter: filter, page: PageRequest(limit: 50, cursor: nil), search: plan, on: $0) }
+                        #expect(!page.items.contains { $0.id == secret.id }, "\(strategy) \(q)")
+                        #expect(page.items.allSatisfy { $0.zoneId != f.zones["S-SVQ"] }, "\(strategy) \(q)")
+                    }
+                    // Asking for the zone explicitly changes nothing for a rep of another zone.
+                    filter.zoneIDs = [f.zones["S-SVQ"]!]
+                    #expect(try f.run(f.bio) { try RecordQuery.list(f.bio, filter: filter, page: PageRequest(limit: 50, cursor: nil), search: plan, on: $0) }.items.isEmpty)
+                    filter.zoneIDs = []
+                    let own = try f.run(f.svq) { try RecordQuery.list(f.svq, filter: filter, page: PageRequest(limit: 50, cursor: nil), search: plan, on: $0) }
+                    #expect(own.items.contains { $0.id == secret.id }, "\(strategy) \(q)")
+                }
+            }
+            // The counts a plan is made from are the caller's own: the secret's word counts 0 for a rep of another zone.
+            var filter = RecordQuery.Filter()
+            filter.search = "zuriñe"
+            #expect(try f.run(f.bio) { try RecordQuery.searchPlan(f.bio, filter: filter, on: $0) }?.matches == [0])
+            // (two tokens: the name, which the e-mail's local part repeats, and the whole e-mail)
+            #expect(try f.run(f.admin) { try RecordQuery.searchPlan(f.admin, filter: filter, on: $0) }?.matches == [2])
         }
     }
 }

@@ -5,7 +5,7 @@ import PGClient
 /// `comarca-bench reads TOKEN [iterations]`: for the token's user, one client, sequential calls:
 ///  - the records list (latest 50) through RecordQuery under RLS, and the identical SQL run by a
 ///    superuser (policies bypassed, the app's explicit tenant/zone filters kept) — the RLS overhead;
-///  - searches for words that occur in the data set;
+///  - searches for words that occur in the data set, then by kind of term (SearchBench);
 ///  - conversions (potential → contact with a new account and an opportunity).
 /// Prints p50/p95/p99 in milliseconds and the ratios.
 enum ReadBench {
@@ -70,6 +70,8 @@ enum ReadBench {
         if !searches.isEmpty {
             print("search (prefix of a word)  : \(percentiles(searches)), \(hits / max(1, searches.count)) hits/query")
         }
+        print("search by kind of term (strategy chosen per call):")
+        try SearchBench.run(session: session, iterations: max(20, iterations / 5), on: app)
 
         // 3. Conversions: fresh potentials in the user's zone, each converted with a new account.
         let conversions = min(iterations, 200)

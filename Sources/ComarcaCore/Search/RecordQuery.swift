@@ -73,18 +73,26 @@ public enum RecordQuery {
         return words
     }
 
-    public static func list(_ session: Session, filter: Filter, page: PageRequest, on connection: PGConnection) throws -> Page<Summary> {
+    /// One page of records. A search is planned first (`searchPlan`) unless `search` says how;
+    /// every plan gives the same page.
+    public static func list(_ session: Session, filter: Filter, page: PageRequest, search: SearchPlan? = nil,
+                            on connection: PGConnection) throws -> Page<Summary> {
         try session.require(.list, on: .records)
-        guard let sql = try statement(session, filter: filter, page: page) else { return Page(items: [], nextCursor: nil) }
+        guard let sql = try statement(session, filter: filter, page: page, search: search, on: connection) else {
+            return Page(items: [], nextCursor: nil)
+        }
         return try run(sql, page: page, on: connection)
     }
 
     /// The same list as `list`, with PostgreSQL writing the JSON of the page (`{"items": [...],
     /// "nextCursor": ...}`): for HTTP, where decoding rows into Swift values only to encode them
     /// again cost more than the query. Same statement, same filters, same cursor.
-    public static func listJSON(_ session: Session, filter: Filter, page: PageRequest, on connection: PGConnection) throws -> String {
+    public static func listJSON(_ session: Session, filter: Filter, page: PageRequest, search: SearchPlan? = nil,
+                                on connection: PGConnection) throws -> String {
         try session.require(.list, on: .records)
-        guard let inner = try statement(session, filter: filter, page: page) else { return #"{"items":[],"nextCursor":null}"# }
+        guard let inner = try statement(session, filter: filter, page: page, search: search, on: connection) else {
+            return #"{"items":[],"nextCursor":null}"#
+        }
         let direction = filter.descending ? "DESC" : "ASC"
         let order = "s.\(sortColumn(filter.sort).dropFirst(2)) \(direction), s.record_id \(direction)"
         var sql: PGQuery = """
@@ -117,9 +125,39 @@ public enum RecordQuery {
         return #"{"items":"# + items + #","nextCursor":"# + cursor + "}"
     }
 
-    /// The one SELECT a list sends (nil when the caller can see none of the asked zones). Public
-    /// so the benchmark can hand pgbench exactly what the service sends.
-    public static func statement(_ session: Session, filter: Filter, page: PageRequest) throws -> PGQuery? {
+    /// The SELECT a list sends, with a search planned first from how many tokens its words match
+    /// (`searchPlan`, one more statement in the caller's transaction) unless `search` is given.
+    /// Nil when the page is empty without asking: no visible zone among the asked ones, or a
+    /// word matching nothing.
+    public static func statement(_ session: Session, filter: Filter, page: PageRequest, search: SearchPlan?,
+                                 on connection: PGConnection) throws -> PGQuery? {
+        try validate(filter)
+        let plan = try search ?? searchPlan(session, filter: filter, on: connection)
+        return try statement(session, filter: filter, page: page, search: plan)
+    }
+
+    /// How this filter's search should run, from capped counts of the tokens each word matches in
+    /// the caller's scope; nil without a search (or when the caller sees none of the asked zones).
+    public static func searchPlan(_ session: Session, filter: Filter, limits: SearchPlan.Limits = .measured,
+                                  on connection: PGConnection) throws -> SearchPlan? {
+        guard let search = filter.search, case let words = try searchTerms(search), !words.isEmpty,
+              let zones = scopeZones(session, filter: filter) else { return nil }
+        return try SearchPlan.choose(session, words: words, zones: zones.isEmpty ? nil : zones, sort: filter.sort,
+                                     limits: limits, on: connection)
+    }
+
+    /// The zones a list is confined to: the asked ones the caller sees, or the visible ones;
+    /// empty for the whole tenant; nil when the caller sees none of the asked zones.
+    static func scopeZones(_ session: Session, filter: Filter) -> [UUID]? {
+        var zones = filter.zoneIDs
+        if let visible = session.visibleZoneIDs {
+            zones = zones.isEmpty ? visible : zones.filter(visible.contains)
+            if zones.isEmpty { return nil }
+        }
+        return zones
+    }
+
+    static func validate(_ filter: Filter) throws {
         var problems: [CoreError.FieldError] = []
         for stage in filter.stages where !stages.contains(stage) {
             problems.append(.init(field: "stage", message: "one of target, potential, contact, disqualified"))
@@ -128,22 +166,39 @@ public enum RecordQuery {
             problems.append(.init(field: "custom.\(custom.key)", message: "not a field key"))
         }
         guard problems.isEmpty else { throw CoreError(.invalidInput, "invalid filter", fieldErrors: problems) }
+    }
 
-        var sql: PGQuery = """
+    /// The one SELECT a list sends (nil when the page is empty without asking). Public so the
+    /// benchmark can hand pgbench exactly what the service sends, and so tests can run every
+    /// search strategy; without `search` a search term is left to the planner (`plannerChoice`).
+    public static func statement(_ session: Session, filter: Filter, page: PageRequest, search: SearchPlan? = nil) throws -> PGQuery? {
+        try validate(filter)
+        guard let zones = scopeZones(session, filter: filter) else { return nil }
+        var plan = search
+        if plan == nil, let text = filter.search { plan = SearchPlan(strategy: .plannerChoice, words: try searchTerms(text)) }
+        if plan?.words.isEmpty == true { plan = nil }
+        if plan?.matchesNothing == true { return nil }
+        let tokenZones = zones.isEmpty ? nil : zones
+
+        var sql: PGQuery = ""
+        if let plan, plan.strategy == .sortedIDWalk {
+            // Built once (MATERIALIZED), read by the walk's filter as a sorted array.
+            sql.append("WITH search_ids AS MATERIALIZED (SELECT array_agg(t.record_id ORDER BY t.record_id) AS ids FROM record_search_tokens t WHERE ")
+            sql.append(SearchPlan.tokenScope("t", session: session, zones: tokenZones))
+            sql.append(" AND ")
+            sql.append(SearchPlan.tokenRange("t", plan.words[0]))
+            sql.append(") ")
+        }
+        sql.append("""
             SELECT r.record_id, r.zone_id, r.owner_user_id, r.account_id, r.stage, r.disqualified_reason,
                    r.display_name, r.first_name, r.last_name, r.company_name, r.email, r.phone, r.tax_id,
                    r.source, r.campaign_id, r.external_id, r.custom::text, r.version, r.created_at, r.updated_at,
                    \(unsafeRaw: sortColumn(filter.sort))::text AS sort_key, r.zone_rule
               FROM records r
              WHERE r.tenant_id = \(session.tenantID)
-            """
+            """)
         // The policy filters by zone anyway; saying it here too lets a rep's "latest in my zone"
         // read the (tenant, zone, updated_at) index in order (DESIGN.md, pitfalls).
-        var zones = filter.zoneIDs
-        if let visible = session.visibleZoneIDs {
-            zones = zones.isEmpty ? visible : zones.filter(visible.contains)
-            if zones.isEmpty { return nil }
-        }
         if zones.count == 1 {
             sql.append(" AND r.zone_id = \(zones[0])")
         } else if !zones.isEmpty {
@@ -171,17 +226,7 @@ public enum RecordQuery {
                 }
             }
         }
-        if let search = filter.search {
-            for term in try searchTerms(search) {
-                // One index range per word; tokens share the records' zone policy.
-                sql.append("""
-                     AND r.record_id IN (SELECT t.record_id FROM record_search_tokens t
-                                          WHERE t.tenant_id = \(session.tenantID)
-                                            AND t.token >= comarca.fold(\(term))
-                                            AND t.token < comarca.fold(\(term)) || chr(1114111))
-                    """)
-            }
-        }
+        if let plan { sql.append(searchCondition(session, plan: plan, zones: tokenZones)) }
 
         // Keyset: (sort key, record_id), both in the same direction. The cursor carries the key as
         // PostgreSQL printed it, so it reads back exactly (no rounding of timestamps).
@@ -200,6 +245,56 @@ public enum RecordQuery {
         // How many records a search word or a custom-field range matches decides the plan (ids
         // then sort, or an ordered scan): a generic cached plan guessed wrong by 100x (measured).
         sql.reusesPlan = filter.search == nil && filter.custom.isEmpty
+        return sql
+    }
+
+    /// The search's part of the WHERE clause (tokens share the records' zone policy, so none of
+    /// these can reach a record the caller cannot see; the policies on both tables still apply).
+    static func searchCondition(_ session: Session, plan: SearchPlan, zones: [UUID]?) -> PGQuery {
+        let words = plan.words
+        var sql: PGQuery = ""
+        switch plan.strategy {
+        case .idsThenSort:
+            // The driving word's ids, the other words checked on the id before any record is read.
+            sql.append(" AND r.record_id = ANY(ARRAY(SELECT t.record_id FROM record_search_tokens t WHERE ")
+            sql.append(SearchPlan.tokenScope("t", session: session, zones: zones))
+            sql.append(" AND ")
+            sql.append(SearchPlan.tokenRange("t", words[0]))
+            for word in words.dropFirst() {
+                sql.append(" AND ")
+                sql.append(SearchPlan.probe(word, recordID: "t.record_id", session: session))
+            }
+            sql.append("))")
+        case .sortedIDWalk:
+            // ids[width_bucket(id, ids)] is the greatest element <= id (binary search in the sorted
+            // array; NULL below the first): equal to id exactly when the array holds it. A CASE,
+            // not a bare comparison, so that PostgreSQL does not take it for a rare match and sort
+            // the whole scope instead of reading the ordered index.
+            sql.append(" AND CASE WHEN (SELECT ids FROM search_ids)[width_bucket(r.record_id, (SELECT ids FROM search_ids))] = r.record_id THEN ")
+            if words.count == 1 {
+                sql.append("true")
+            } else {
+                for (index, word) in words.dropFirst().enumerated() {
+                    if index > 0 { sql.append(" AND ") }
+                    sql.append(SearchPlan.probe(word, recordID: "r.record_id", session: session))
+                }
+            }
+            sql.append(" ELSE false END")
+        case .probeWalk:
+            for word in words {
+                sql.append(" AND ")
+                sql.append(SearchPlan.probe(word, recordID: "r.record_id", session: session))
+            }
+        case .plannerChoice:
+            for word in words {
+                // The zone-led key (sql/0014) needs the zones to read a word's range.
+                sql.append(" AND r.record_id IN (SELECT t.record_id FROM record_search_tokens t WHERE ")
+                sql.append(SearchPlan.tokenScope("t", session: session, zones: zones))
+                sql.append(" AND ")
+                sql.append(SearchPlan.tokenRange("t", word))
+                sql.append(")")
+            }
+        }
         return sql
     }
 
