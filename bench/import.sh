@@ -20,7 +20,7 @@ swift build -c release --scratch-path "$scratch" --product comarca-bench >/dev/n
 bin="$(swift build -c release --scratch-path "$scratch" --show-bin-path)"
 
 db=comarca_importbench
-url=$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$DATABASE_URL" "$db")
+url=$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(p.scheme + "://" + p.netloc + "/" + sys.argv[2] + ("?" + p.query if p.query else ""))' "$DATABASE_URL" "$db")
 psql "$DATABASE_URL" -Xq -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
 "$bin/comarca" migrate --database-url "$url" >/dev/null
 work=$(mktemp -d)
