@@ -26,7 +26,8 @@ struct ImportCommand: ParsableCommand {
         func connectAsApp() throws -> PGConnection {
             let env = ProcessInfo.processInfo.environment
             do {
-                if let url = env["COMARCA_APP_DATABASE_URL"] { return try PGConnection.connect(url) }
+                // An explicit --database-url names the database; otherwise the app role's own URL wins.
+                if database.databaseURL == nil, let url = env["COMARCA_APP_DATABASE_URL"] { return try PGConnection.connect(url) }
                 return try PGConnection.connect(database.ownerConninfo, overrides: ["user": appRole])
             } catch let error as PGError {
                 throw CLIError("cannot connect as the application role: \(error.message)")
