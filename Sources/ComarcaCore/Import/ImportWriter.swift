@@ -30,30 +30,48 @@ struct ImportWriter {
         let common: [PGBind] = [PGBind(t), PGBind(jobID), PGBind(sheetIndex), PGBind(jobZoneID), PGBind(lower), PGBind(upper)]
         let inBatch = "s.row_no BETWEEN $5 AND $6 AND NOT s.done"
         func run(_ sql: String, _ extra: [PGBind] = []) throws -> Int {
-            try connection.execute(PGQuery(unsafeSQL: sql, binds: common + extra))
+            // Planned per batch: the staging table changes under them, and a generic plan once
+            // chose to scan every record of the tenant for an update batch that had no updates.
+            var query = PGQuery(unsafeSQL: sql, binds: common + extra)
+            query.reusesPlan = false
+            return try connection.execute(query)
         }
+        // What this batch holds decides which statements run at all.
+        var present: [String: Int] = [:]
+        var hasIssues = false
+        let summary = try connection.query(PGQuery(unsafeSQL: """
+            SELECT s.action, count(*)::int, bool_or(jsonb_array_length(s.issues) > 0)
+              FROM pg_temp.\(table) s WHERE s.row_no BETWEEN $1 AND $2 AND NOT s.done GROUP BY s.action
+            """, binds: [PGBind(lower), PGBind(upper)])).decode((String?, Int, Bool?).self)
+        for (action, n, issues) in summary {
+            present[action ?? "", default: 0] += n
+            hasIssues = hasIssues || (issues ?? false)
+        }
+        guard !present.isEmpty else { return Counts() }
+        let creates = present["create", default: 0] > 0
+        let updates = present["update", default: 0] > 0
 
         // Findings of every row in the batch (warnings of written rows too).
-        _ = try run("""
+        if hasIssues { _ = try run("""
             INSERT INTO import_errors (tenant_id, job_id, error_no, job_zone_id, sheet_index, row_number, column_name, raw_value, code, message, severity)
             SELECT $1, $2, s.row_no * 100 + least(i.ord, 99)::int, $4, $3, s.row_no, i.issue->>'column', i.issue->>'raw',
                    i.issue->>'code', i.issue->>'message', coalesce(i.issue->>'severity', 'error')
               FROM pg_temp.\(table) s, jsonb_array_elements(s.issues) WITH ORDINALITY i(issue, ord)
              WHERE \(inBatch) AND i.ord < 100
-            """)
+            """) }
         var counts = Counts()
-        counts.rejected = try run("""
+        if present["reject", default: 0] > 0 { counts.rejected = try run("""
             INSERT INTO import_rows (tenant_id, job_id, sheet_index, row_number, job_zone_id, entity, action, zone_id, zone_rule, raw)
             SELECT $1, $2, $3, s.row_no, $4, '\(shape.entity.table)', 'rejected', s.zone_id, s.zone_rule, s.raw
               FROM pg_temp.\(table) s WHERE \(inBatch) AND s.action = 'reject'
-            """)
-        counts.skipped = try run("""
+            """) }
+        if present["skip", default: 0] > 0 { counts.skipped = try run("""
             INSERT INTO import_rows (tenant_id, job_id, sheet_index, row_number, job_zone_id, entity, action, target_id, zone_id, zone_rule)
             SELECT $1, $2, $3, s.row_no, $4, '\(shape.entity.table)', 'skipped', s.target_id, s.zone_id, s.zone_rule
               FROM pg_temp.\(table) s WHERE \(inBatch) AND s.action = 'skip'
-            """)
+            """) }
 
-        if createsParents {
+        if createsParents, creates || updates {
             // The new accounts this batch's rows link to, before the rows themselves; recorded
             // under a negative sheet index so undo removes them with the job.
             _ = try run("""
@@ -76,8 +94,8 @@ struct ImportWriter {
                 """, [PGBind(session.userID)])
         }
         switch shape.entity {
-        case .records, .contacts:
-            counts.created = try run("""
+        case .records, .contacts where creates || updates:
+            if creates { counts.created = try run("""
                 INSERT INTO records (tenant_id, record_id, zone_id, owner_user_id, account_id, stage, disqualified_reason,
                                      first_name, last_name, company_name, email, phone, tax_id, display_name, source,
                                      campaign_id, external_id, custom, zone_rule, created_by)
@@ -93,7 +111,8 @@ struct ImportWriter {
                        CASE WHEN s.stage = 'disqualified' THEN s.disqualified_reason END, $7,
                        jsonb_build_object('importJobId', $2::text, 'row', s.row_no, 'sheet', $3::int)
                   FROM pg_temp.\(table) s WHERE \(inBatch) AND s.action = 'create'
-                """, [PGBind(session.userID)])
+                """, [PGBind(session.userID)]) }
+            guard updates else { break }
             // Before-images first: undo puts them back.
             counts.updated = try run("""
                 INSERT INTO import_rows (tenant_id, job_id, sheet_index, row_number, job_zone_id, entity, action, target_id, zone_id, zone_rule, before)
@@ -138,12 +157,13 @@ struct ImportWriter {
                  WHERE r.tenant_id = $1 AND r.record_id = s.target_id AND \(inBatch) AND s.action = 'update'
                    AND $2::uuid IS NOT NULL AND $3::int IS NOT NULL AND $4::uuid IS NOT NULL
                 """)
-        case .accounts:
-            counts.created = try run("""
+        case .accounts where creates || updates:
+            if creates { counts.created = try run("""
                 INSERT INTO accounts (tenant_id, account_id, zone_id, name, name_key, tax_id, sector, size, province, custom, created_by)
                 SELECT $1, s.target_id, s.zone_id, s.name, s.name_key, s.tax_id, s.sector, s.size, s.province, coalesce(s.custom, '{}'), $7
                   FROM pg_temp.\(table) s WHERE \(inBatch) AND s.action = 'create'
-                """, [PGBind(session.userID)])
+                """, [PGBind(session.userID)]) }
+            guard updates else { break }
             counts.updated = try run("""
                 INSERT INTO import_rows (tenant_id, job_id, sheet_index, row_number, job_zone_id, entity, action, target_id, zone_id, zone_rule, before)
                 SELECT $1, $2, $3, s.row_no, $4, 'accounts', 'updated', s.target_id, a.zone_id, s.zone_rule, to_jsonb(a)
@@ -162,7 +182,7 @@ struct ImportWriter {
                  WHERE a.tenant_id = $1 AND a.account_id = s.target_id AND \(inBatch) AND s.action = 'update'
                    AND $2::uuid IS NOT NULL AND $3::int IS NOT NULL AND $4::uuid IS NOT NULL
                 """)
-        case .activities:
+        case .activities where creates:
             counts.created = try run("""
                 INSERT INTO activities (tenant_id, activity_id, zone_id, kind, subject, body, record_id, account_id, owner_user_id,
                                         due_at, done_at, outcome, created_by)
@@ -170,12 +190,14 @@ struct ImportWriter {
                        s.due_at, s.done_at, s.outcome, $7
                   FROM pg_temp.\(table) s WHERE \(inBatch) AND s.action = 'create'
                 """, [PGBind(session.userID)])
+        default:
+            break
         }
-        _ = try run("""
+        if creates { _ = try run("""
             INSERT INTO import_rows (tenant_id, job_id, sheet_index, row_number, job_zone_id, entity, action, target_id, zone_id, zone_rule)
             SELECT $1, $2, $3, s.row_no, $4, '\(shape.entity.table)', 'created', s.target_id, s.zone_id, s.zone_rule
               FROM pg_temp.\(table) s WHERE \(inBatch) AND s.action = 'create'
-            """)
+            """) }
         _ = try run("""
             UPDATE pg_temp.\(table) s SET done = true WHERE \(inBatch)
               AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL AND $3::int IS NOT NULL AND $4::uuid IS NOT NULL
