@@ -279,6 +279,12 @@ struct RecordQueryTests {
             // The rarest word drives, whatever the order typed.
             let both = try #require(try plan(f.admin, "garcia maria", limits: small))
             #expect(both.strategy == .sortedIDWalk && both.words == ["maria", "garcia"] && both.matches == [375, 401])
+            // Two words of hundreds each: their ids are intersected first (111 "p12" records hold 222 tokens).
+            let two = try #require(try plan(f.admin, "maria p12", limits: small))
+            #expect(two.strategy == .intersectedIDs && two.words == ["p12", "maria"] && two.matches == [222, 375], "\(two)")
+            // A rare word with a common one: the rare one's ids, the other probed per id ("muñoz" 20 × 10 < 375).
+            let rare = try #require(try plan(f.admin, "maria muñoz", limits: small))
+            #expect(rare.strategy == .idsThenSort && rare.words == ["muñoz", "maria"], "\(rare)")
             // A rep counts only their zone's tokens (N-BIO holds about 3/7 of the 20 Muñoz records).
             let rep = try #require(try plan(f.bio, "muñoz", limits: small))
             #expect(rep.strategy == .idsThenSort && rep.matches[0] < 20 && rep.matches[0] > 0)
@@ -331,6 +337,10 @@ struct RecordQueryTests {
                     #expect(readsTokenRanges(sorted) && sorted.contains("width_bucket"), "\(who) \(sorted)")
                     #expect(sorted.contains("using \(ordered)") && !sorted.contains("Sort Key"), "\(who) \(sorted)")
 
+                    let intersected = try Self.explain(f, session, q, .intersectedIDs)
+                    #expect(readsTokenRanges(intersected) && intersected.contains("using records_pkey"), "\(who) \(intersected)")
+                    #expect(!q.contains(" ") || intersected.contains("width_bucket"), "\(who) \(intersected)")
+
                     let probes = try Self.explain(f, session, q, .probeWalk)
                     #expect(probes.contains("Index Only Scan using record_search_tokens_record_idx"), "\(who) \(probes)")
                     #expect(probes.contains("using \(ordered)") && !probes.contains("Sort Key"), "\(who) \(probes)")
@@ -343,7 +353,7 @@ struct RecordQueryTests {
                         $0.contains("Index Cond") && $0.contains("record_id = r.record_id") && $0.contains("token >=")
                     }
                     #expect(readsTokenRanges(planner) || probesTokens, "\(who) \(planner)")
-                    for plan in [ids, sorted, probes, planner] {
+                    for plan in [ids, sorted, intersected, probes, planner] {
                         #expect(!plan.contains("Seq Scan"), "\(who) \(plan)")
                     }
                 }
