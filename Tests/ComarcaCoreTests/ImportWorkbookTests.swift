@@ -92,6 +92,8 @@ import Testing
             #expect(try f.count("accounts") == 0)
             #expect(try f.count("records") == 0)
             #expect(try f.count("activities") == 0)
+            // Their search tokens went with them (a statement-level trigger since sql/0016).
+            #expect(try f.asOperator { try $0.query("SELECT count(*) FROM record_search_tokens WHERE tenant_id = \(f.tenantID)").scalar(Int.self) } == 0)
         }
     }
 
