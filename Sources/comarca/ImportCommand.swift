@@ -395,7 +395,11 @@ final class ProgressBar {
     private var lastDraw = Date.distantPast
     private var drawn = false
 
+    /// When each phase was first reported, for the summary line.
+    private var phaseStarts: [(ImportProgress.Phase, Date)] = []
+
     func show(_ progress: ImportProgress) {
+        if phaseStarts.last?.0 != progress.phase { phaseStarts.append((progress.phase, Date())) }
         guard interactive, Date().timeIntervalSince(lastDraw) > 0.2 || progress.phase == .finished else { return }
         lastDraw = Date()
         let elapsed = max(Date().timeIntervalSince(started), 0.001)
@@ -421,5 +425,13 @@ final class ProgressBar {
 
     func end() {
         if drawn { FileHandle.standardError.write(Data("\n".utf8)) }
+        // Where the time went: reading (parse, validate, COPY into staging), checking (the
+        // set-based decisions), writing (the batches).
+        let marks = phaseStarts + [(.finished, Date())]
+        var parts: [String] = []
+        for (current, next) in zip(marks, marks.dropFirst()) where current.0 != .finished {
+            parts.append(String(format: "%@ %.1f s", current.0.rawValue, next.1.timeIntervalSince(current.1)))
+        }
+        if !parts.isEmpty { printError("time: " + parts.joined(separator: ", ")) }
     }
 }
