@@ -35,7 +35,9 @@ public enum CellValue: Sendable, Hashable {
     public var isEmpty: Bool {
         switch self {
         case .empty: true
-        case .text(let text): text.allSatisfy(\.isWhitespace)
+        case .text(let text):
+            // A visible ASCII first byte settles it without Unicode property lookups.
+            if let first = text.utf8.first, (0x21...0x7E).contains(first) { false } else { text.allSatisfy(\.isWhitespace) }
         default: false
         }
     }

@@ -122,9 +122,10 @@ public struct FieldSpecSet: Sendable, Hashable {
         if raw.isEmpty { return .null }
         switch spec.type {
         case .text, .longText:
-            let text = try string(raw, field: field, what: "text").trimmingCharacters(in: .whitespacesAndNewlines)
+            let text = Normalize.trimmed(try string(raw, field: field, what: "text"))
             let limit = spec.type == .text ? 1_000 : 100_000
-            guard text.count <= limit else { throw CoreError.invalid(field, "text longer than \(limit) characters") }
+            // Characters never outnumber UTF-8 bytes: count them only for long texts.
+            guard text.utf8.count <= limit || text.count <= limit else { throw CoreError.invalid(field, "text longer than \(limit) characters") }
             return .string(text)
         case .integer:
             let number = try decimal(raw, field: field)
@@ -134,10 +135,11 @@ public struct FieldSpecSet: Sendable, Hashable {
             return .number(number)
         case .decimal, .money:
             let number = try decimal(raw, field: field)
+            let text = NSDecimalNumber(decimal: number).stringValue
             if spec.type == .money {
-                guard decimalPlaces(number) <= 2 else { throw CoreError.invalid(field, "an amount of money has at most 2 decimals") }
+                guard decimalPlaces(text) <= 2 else { throw CoreError.invalid(field, "an amount of money has at most 2 decimals") }
             }
-            return .string(NSDecimalNumber(decimal: number).stringValue)
+            return .string(text)
         case .date:
             return .string(try date(try string(raw, field: field, what: "a date"), field: field))
         case .datetime:
@@ -195,12 +197,19 @@ public struct FieldSpecSet: Sendable, Hashable {
         switch raw {
         case .number(let value): return value
         case .string(let text):
-            var t = text.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: " ", with: "")
-            if t.hasSuffix("€") { t.removeLast() }
-            // Spanish notation: 1.234,56 or 1234,56.
-            if t.contains(",") {
-                t = t.replacingOccurrences(of: ".", with: "").replacingOccurrences(of: ",", with: ".")
+            // One pass: spaces and a trailing € go; with a comma (Spanish 1.234,56 or 1234,56) the
+            // dots are thousands separators and the comma is the decimal mark.
+            let hasComma = text.utf8.contains(UInt8(ascii: ","))
+            var scalars = String.UnicodeScalarView()
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case " ", "\u{00A0}", "\t", "€": continue
+                case "." where hasComma: continue
+                case ",": scalars.append(".")
+                default: scalars.append(scalar)
+                }
             }
+            let t = String(scalars)
             guard isPlainNumber(t), let value = Decimal(string: t, locale: posix)
             else {
                 throw CoreError.invalid(field, "expected a number (1234.56 or 1.234,56)")
@@ -235,7 +244,10 @@ public struct FieldSpecSet: Sendable, Hashable {
 
     /// Digits after the decimal point in the plain notation of `value` (trailing zeros ignored).
     static func decimalPlaces(_ value: Decimal) -> Int {
-        let text = NSDecimalNumber(decimal: value).stringValue
+        decimalPlaces(NSDecimalNumber(decimal: value).stringValue)
+    }
+
+    static func decimalPlaces(_ text: String) -> Int {
         guard let dot = text.firstIndex(of: ".") else { return 0 }
         return text[text.index(after: dot)...].reversed().drop(while: { $0 == "0" }).count
     }
@@ -267,18 +279,32 @@ public struct FieldSpecSet: Sendable, Hashable {
     }
 
     static func date(_ text: String, field: String) throws -> String {
-        let t = text.trimmingCharacters(in: .whitespaces)
-        var parts: [Int]?
-        if t.range(of: #"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"#, options: .regularExpression) != nil {
-            parts = t.split(separator: "-").compactMap { Int($0) }
-        } else if t.range(of: #"^[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}$"#, options: .regularExpression) != nil {
-            let p = t.split(separator: "/").compactMap { Int($0) }
-            parts = [p[2], p[1], p[0]]
+        // yyyy-mm-dd or d/m/yyyy, read by hand (imports check a million dates).
+        let t = Array(Normalize.trimmed(text).utf8)
+        func number(_ slice: ArraySlice<UInt8>) -> Int? {
+            guard !slice.isEmpty, slice.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
+            return slice.reduce(0) { $0 * 10 + Int($1 - 48) }
         }
-        guard let p = parts, p.count == 3, isRealDate(year: p[0], month: p[1], day: p[2]) else {
+        var parts: [Int]?
+        let dashes = t.split(separator: UInt8(ascii: "-"), omittingEmptySubsequences: false)
+        let slashes = t.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+        if dashes.count == 3, dashes[0].count == 4, dashes[1].count == 2, dashes[2].count == 2,
+            let y = number(dashes[0]), let m = number(dashes[1]), let d = number(dashes[2])
+        {
+            parts = [y, m, d]
+        } else if slashes.count == 3, (1...2).contains(slashes[0].count), (1...2).contains(slashes[1].count), slashes[2].count == 4,
+            let d = number(slashes[0]), let m = number(slashes[1]), let y = number(slashes[2])
+        {
+            parts = [y, m, d]
+        }
+        guard let p = parts, isRealDate(year: p[0], month: p[1], day: p[2]) else {
             throw CoreError.invalid(field, "expected a date as yyyy-mm-dd (or dd/mm/yyyy)")
         }
-        return String(format: "%04d-%02d-%02d", p[0], p[1], p[2])
+        func pad(_ value: Int, _ width: Int) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        return pad(p[0], 4) + "-" + pad(p[1], 2) + "-" + pad(p[2], 2)
     }
 
     static func isRealDate(year: Int, month: Int, day: Int) -> Bool {

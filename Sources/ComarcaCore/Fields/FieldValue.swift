@@ -45,7 +45,8 @@ public enum FieldValue: Sendable, Codable, Equatable, Hashable {
     public var isEmpty: Bool {
         switch self {
         case .null: true
-        case .string(let value): value.allSatisfy(\.isWhitespace)
+        case .string(let value):
+            if let first = value.utf8.first, (0x21...0x7E).contains(first) { false } else { value.allSatisfy(\.isWhitespace) }
         case .array(let value): value.isEmpty
         case .number, .bool: false
         }

@@ -12,7 +12,10 @@ public enum Normalize {
     public static func email(_ raw: String, field: String = "email") throws -> String {
         let value = trimmed(raw).lowercased()
         guard !value.isEmpty else { throw CoreError.invalid(field, "an email address is required") }
-        guard !value.unicodeScalars.contains(where: { $0.properties.isWhitespace }) else {
+        let hasSpace = value.utf8.allSatisfy({ $0 < 0x80 })
+            ? value.utf8.contains(where: { $0 == 0x20 || ($0 >= 0x09 && $0 <= 0x0D) })
+            : value.unicodeScalars.contains(where: { $0.properties.isWhitespace })
+        guard !hasSpace else {
             throw CoreError.invalid(field, "an email address cannot contain spaces")
         }
         let parts = value.split(separator: "@", omittingEmptySubsequences: false)
@@ -227,6 +230,10 @@ public enum Normalize {
     ]
 
     static func trimmed(_ raw: String) -> String {
+        // Most values have no surrounding space: a visible ASCII byte at both ends settles it.
+        if let first = raw.utf8.first, let last = raw.utf8.last, (0x21...0x7E).contains(first), (0x21...0x7E).contains(last) {
+            return raw
+        }
         var scalars = Substring(raw).unicodeScalars[...]
         while let f = scalars.first, f.properties.isWhitespace { scalars.removeFirst() }
         while let l = scalars.last, l.properties.isWhitespace { scalars.removeLast() }
