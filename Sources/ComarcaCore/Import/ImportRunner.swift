@@ -279,6 +279,7 @@ final class ImportRun {
         // The same rules as online creation: the first postal-code field and a `province` field.
         let postalKey = specs.active.first { $0.type == .postalCode }?.key
         let provinceKey = specs.active.first { $0.key == "province" }?.key
+        progress(ImportProgress(phase: .reading, sheet: sheet.name, rowsRead: 0, rowsWritten: 0, rowsTotal: nil))
         let reader = try file.rows(sheet: sheet.name)
         var head: [SheetRow] = []
         while head.count < 30, let row = try reader.nextRow() {
