@@ -263,15 +263,32 @@ public struct PGSetting: Sendable, Hashable {
     public let value: String
 
     public init(_ name: String, _ value: String) throws {
-        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
-        let valid = parts.count == 2 && parts.allSatisfy { part in
-            guard let first = part.first, first.isASCII, first.isLetter || first == "_" else { return false }
-            return part.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
-        }
-        guard valid else {
+        guard Self.isValidName(name) else {
             throw PGError(kind: .invalidUsage, message: "invalid setting name \(name): expected prefix.name")
         }
-        self.name = name.lowercased()
+        self.name = name.utf8.contains(where: { $0 >= 65 && $0 <= 90 }) ? name.lowercased() : name
         self.value = value
+    }
+
+    /// `prefix.name`, each part an ASCII letter or `_` followed by ASCII letters, digits or `_`.
+    /// Checked on bytes: settings are built for every request.
+    static func isValidName(_ name: String) -> Bool {
+        var parts = 1
+        var atPartStart = true
+        for byte in name.utf8 {
+            let letter = (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122) || byte == 95
+            let digit = byte >= 48 && byte <= 57
+            if byte == 46 {
+                if atPartStart { return false }
+                parts += 1
+                atPartStart = true
+            } else if atPartStart {
+                guard letter else { return false }
+                atPartStart = false
+            } else {
+                guard letter || digit else { return false }
+            }
+        }
+        return parts == 2 && !atPartStart
     }
 }

@@ -176,13 +176,31 @@ public struct AuthService: Sendable {
     /// exactly what the service sends.
     public static func authenticationStatement(token: String) -> (tenantID: UUID, settings: [PGSetting], query: PGQuery)? {
         guard let parsed = AuthToken.parse(token) else { return nil }
-        let source: PGQuery = """
-            SELECT a.user_id, a.role_id, a.token_id FROM comarca.authenticate_token(\(parsed.tenantID), \(parsed.hash)) a
-            """
-        let query = SessionLoader.sessionQuery(tenantID: parsed.tenantID, source: source)
         let scope = AccessScope(tenantID: parsed.tenantID, actorID: nil, visibility: .zones([]))
-        return (parsed.tenantID, scope.settings, query)
+        return (parsed.tenantID, scope.settings, authenticationQuery(tenantID: parsed.tenantID, tokenHash: parsed.hash))
     }
+
+    /// The session query over `comarca.authenticate_token`. Its text is the same for every token:
+    /// built once, then only the binds are filled in for each request.
+    static func authenticationQuery(tenantID: UUID, tokenHash: Data) -> PGQuery {
+        let template = Self.authenticationTemplate
+        let tenant = PGBind(tenantID)
+        let hash = PGBind(tokenHash)
+        let binds = template.binds.map { $0 == Self.templateTenant ? tenant : hash }
+        return PGQuery(unsafeSQL: template.sql, binds: binds)
+    }
+
+    private static let templateTenant = PGBind(UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1)))
+    private static let templateHash = PGBind(Data([1]))
+    private static let authenticationTemplate: PGQuery = {
+        let tenantID = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1))
+        let source: PGQuery = """
+            SELECT a.user_id, a.role_id, a.token_id FROM comarca.authenticate_token(\(tenantID), \(Data([1]))) a
+            """
+        let query = SessionLoader.sessionQuery(tenantID: tenantID, source: source)
+        precondition(query.binds.allSatisfy { $0 == templateTenant || $0 == templateHash })
+        return query
+    }()
 
     // MARK: - Tokens
 
