@@ -10,6 +10,7 @@ extension PGConnection {
         guard statement.binds.isEmpty else {
             throw PGError(kind: .invalidUsage, message: "COPY takes no bind parameters")
         }
+        try sendPendingBegin()
         let start = PGResult(PQexec(handle, statement.sql), connection: self)
         try start.checkSuccess(allowing: [PGRES_COPY_IN])
         guard start.status == PGRES_COPY_IN else {

@@ -3,15 +3,31 @@ import CLibPQ
 extension PGConnection {
     /// Sends all statements in one round trip (libpq pipeline mode) and returns each one's rows.
     /// The first failing statement's error is thrown; statements after it were not run.
+    /// Statements with binds run as prepared statements (prepared on first use, see `query`).
     public func pipeline(_ queries: [PGQuery]) throws -> [PGRows] {
+        if let begin = pendingBegin {
+            // An open transaction's deferred BEGIN and settings go first, in the same round trip.
+            pendingBegin = nil
+            return Array(try pipeline(begin + queries).dropFirst(begin.count))
+        }
+        // Prepare before entering pipeline mode (a new statement costs one round trip, once).
+        var names: [String?] = []
+        names.reserveCapacity(queries.count)
+        for query in queries {
+            names.append(usesPreparedStatement(query) ? try preparedStatement(for: query) : nil)
+        }
         guard PQenterPipelineMode(handle) == 1 else {
             throw PGError(kind: .invalidUsage, message: "could not enter pipeline mode: \(lastErrorMessage)")
         }
         defer { _ = PQexitPipelineMode(handle) }
 
-        for query in queries {
+        for (query, name) in zip(queries, names) {
             let sent = withParameters(query.binds) { count, types, values in
-                PQsendQueryParams(handle, query.sql, count, types, values, nil, nil, 0)
+                if let name {
+                    PQsendQueryPrepared(handle, name, count, values, nil, nil, 0)
+                } else {
+                    PQsendQueryParams(handle, query.sql, count, types, values, nil, nil, 0)
+                }
             }
             guard sent == 1 else {
                 throw PGError(kind: .connection, code: .connectionFailure, message: lastErrorMessage)
@@ -46,7 +62,11 @@ extension PGConnection {
         guard sync.status == PGRES_PIPELINE_SYNC else {
             throw firstError ?? PGError(kind: .unexpected, message: "pipeline did not end with a sync")
         }
-        if let firstError { throw firstError }
+        if let firstError {
+            // The server no longer has a prepared statement (DISCARD ALL by a pooler).
+            if firstError.code?.rawValue == "26000" { forgetPreparedStatements() }
+            throw firstError
+        }
         return results
     }
 

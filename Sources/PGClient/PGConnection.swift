@@ -67,6 +67,8 @@ public final class PGConnection: @unchecked Sendable {
     }
 
     public var transactionState: TransactionState {
+        // A transaction whose BEGIN waits to go out with its first statement is open already.
+        if pendingBegin != nil { return .inTransaction }
         switch PQtransactionStatus(handle) {
         case PQTRANS_IDLE: return .idle
         case PQTRANS_ACTIVE: return .active
@@ -102,6 +104,11 @@ public final class PGConnection: @unchecked Sendable {
     /// Runs one statement with its binds; returns its rows (empty for commands).
     @discardableResult
     public func query(_ query: PGQuery) throws -> PGRows {
+        if let begin = pendingBegin {
+            // The transaction's BEGIN and settings travel with its first statement.
+            pendingBegin = nil
+            return try pipeline(begin + [query]).last!
+        }
         // Only statements with binds: their text repeats with new values. Text without binds
         // (SET LOCAL with an escaped literal, DDL) would only fill the cache.
         guard usePreparedStatements, query.reusesPlan, !query.binds.isEmpty else {
@@ -140,7 +147,12 @@ public final class PGConnection: @unchecked Sendable {
         let types: [PGOID]
     }
 
-    private func preparedStatement(for query: PGQuery) throws -> String {
+    /// Whether `query` runs as a prepared statement on this connection.
+    func usesPreparedStatement(_ query: PGQuery) -> Bool {
+        usePreparedStatements && query.reusesPlan && !query.binds.isEmpty
+    }
+
+    func preparedStatement(for query: PGQuery) throws -> String {
         let key = PreparedKey(sql: query.sql, types: query.binds.map(\.oid))
         if let name = prepared[key] { return name }
         if preparedOrder.count >= Self.maxPreparedStatements, transactionState == .idle {
@@ -176,6 +188,7 @@ public final class PGConnection: @unchecked Sendable {
     /// `;` are allowed (migrations). Returns the last statement's rows.
     @discardableResult
     public func simpleQuery(unsafeSQL sql: String) throws -> PGRows {
+        try sendPendingBegin()
         let result = PQexec(handle, sql)
         return try PGResult(result, connection: self).rows()
     }
@@ -209,18 +222,20 @@ public final class PGConnection: @unchecked Sendable {
 
     /// Runs `body` in a transaction with the given transaction-local settings applied first.
     /// Commits when `body` returns, rolls back when it throws (and rethrows).
+    ///
+    /// BEGIN and the settings are not sent on their own: they go in one round trip with the
+    /// transaction's first statement (a transaction whose body sends nothing sends nothing).
     public func transaction<T>(settings: [PGSetting] = [], _ body: (PGConnection) throws -> T) throws -> T {
         guard transactionState == .idle else {
             throw PGError(kind: .invalidUsage, message: "a transaction is already open on this connection")
         }
         do {
-            if settings.isEmpty {
-                try simpleQuery(unsafeSQL: "BEGIN")
-            } else {
-                // BEGIN and every SET LOCAL in one round trip.
-                _ = try pipeline(["BEGIN"] + settings.map(setLocalQuery))
-            }
+            pendingBegin = try ["BEGIN"] + settings.map(setLocalQuery)
             let value = try body(self)
+            if pendingBegin != nil {
+                pendingBegin = nil
+                return value
+            }
             try simpleQuery(unsafeSQL: "COMMIT")
             return value
         } catch {
@@ -232,8 +247,19 @@ public final class PGConnection: @unchecked Sendable {
     /// Rolls back whatever transaction is open; errors are ignored because the caller is already
     /// handling the one that matters (and a lost connection cannot roll back anyway).
     func rollbackQuietly() {
+        pendingBegin = nil
         guard PQstatus(handle) == CONNECTION_OK, transactionState != .idle else { return }
         if let result = PQexec(handle, "ROLLBACK") { PQclear(result) }
+    }
+
+    /// BEGIN and SET LOCALs of the open transaction that have not been sent yet.
+    var pendingBegin: [PGQuery]?
+
+    /// Sends a transaction's deferred BEGIN and settings now (before work that cannot carry them).
+    func sendPendingBegin() throws {
+        guard let begin = pendingBegin else { return }
+        pendingBegin = nil
+        _ = try pipeline(begin)
     }
 
     // MARK: - Parameters

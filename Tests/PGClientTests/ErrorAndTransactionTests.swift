@@ -93,10 +93,60 @@ struct ErrorAndTransactionTests {
     }
 
     @Test("a setting name outside prefix.name is refused before reaching SQL")
-    func settingNamesAreChecked() {
+    func settingNamesAreChecked() throws {
         #expect(throws: PGError.self) { try PGSetting("comarca.x = 'y'; --", "v") }
         #expect(throws: PGError.self) { try PGSetting("noprefix", "v") }
         #expect(throws: PGError.self) { try PGSetting("a.b.c", "v") }
+        #expect(throws: PGError.self) { try PGSetting("a.1b", "v") }
+        #expect(throws: PGError.self) { try PGSetting("a.", "v") }
+        #expect(throws: PGError.self) { try PGSetting(".a", "v") }
+        #expect(throws: PGError.self) { try PGSetting("añ.b", "v") }
+        #expect(try PGSetting("_Comarca.Zone_Ids2", "v").name == "_comarca.zone_ids2")
+    }
+
+    @Test("a transaction's BEGIN and settings travel with its first statement, and still apply to everything in it")
+    func deferredBegin() async throws {
+        try await Self.withScratchTables { connection in
+            let seen = try connection.transaction(settings: [try PGSetting("comarca.who", "ana")]) { tx in
+                #expect(tx.transactionState == .inTransaction)
+                let first = try tx.query("SELECT current_setting('comarca.who'), txid_current_if_assigned() IS NULL").decode((String, Bool).self)[0]
+                try tx.execute("INSERT INTO parents VALUES (1, \(first.0))")
+                let second = try tx.pipeline(["SELECT current_setting('comarca.who')", "SELECT count(*) FROM parents"])
+                return (first.0, try second[0].scalar(String.self), try second[1].scalar(Int.self))
+            }
+            #expect(seen.0 == "ana" && seen.1 == "ana" && seen.2 == 1)
+            #expect(connection.transactionState == .idle)
+            #expect(try connection.query("SELECT email FROM parents").scalar(String.self) == "ana")
+        }
+    }
+
+    @Test("a transaction that sends nothing leaves nothing open, and one whose first statement fails rolls back")
+    func deferredBeginEdges() async throws {
+        try await Self.withScratchTables { connection in
+            let value = try connection.transaction(settings: [try PGSetting("comarca.who", "ana")]) { _ in 42 }
+            #expect(value == 42)
+            #expect(connection.transactionState == .idle)
+            #expect(throws: PGError.self) {
+                try connection.transaction(settings: [try PGSetting("comarca.who", "ana")]) { tx in
+                    try tx.execute("INSERT INTO children VALUES (1, 99)")
+                }
+            }
+            #expect(connection.transactionState == .idle)
+            // Work that cannot carry the BEGIN (simple protocol, COPY) sends it first.
+            try connection.transaction { tx in
+                try tx.simpleQuery(unsafeSQL: "INSERT INTO parents VALUES (7, 'x')")
+                #expect(try tx.query("SELECT count(*) FROM parents").scalar(Int.self) == 1)
+                #expect(tx.transactionState == .inTransaction)
+            }
+            struct Boom: Error {}
+            #expect(throws: Boom.self) {
+                try connection.transaction { tx in
+                    _ = try tx.copyFrom("COPY parents (id, email) FROM STDIN") { writer in try writer.writeRow(["8", "y"]) }
+                    throw Boom()
+                }
+            }
+            #expect(try connection.query("SELECT count(*) FROM parents").scalar(Int.self) == 1)
+        }
     }
 
     @Test("a second BEGIN on a connection already in a transaction is refused")
@@ -153,6 +203,26 @@ struct PreparedStatementTests {
             }
             let count = try connection.query("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE \("SELECT $1 + 1%")").scalar(Int.self)
             #expect(count == 1)
+        }
+    }
+
+    @Test("statements with binds in a pipeline are prepared once and reused; the pooled forget-and-recover applies too")
+    func pipelinePrepares() async throws {
+        try await TestDatabase.withEmpty { database in
+            let connection = try database.connectAsOwner()
+            for n in 1...3 {
+                let rows = try connection.pipelinedTransaction(settings: [try PGSetting("comarca.n", String(n))], [
+                    "SELECT \(n) + 2", "SELECT current_setting('comarca.n')",
+                ])
+                #expect(try rows[0].scalar(Int.self) == n + 2)
+                #expect(try rows[1].scalar(String.self) == String(n))
+            }
+            let count = try connection.query("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE \("SELECT $1 + 2%")").scalar(Int.self)
+            #expect(count == 1)
+            try connection.simpleQuery(unsafeSQL: "DEALLOCATE ALL")
+            let error = #expect(throws: PGError.self) { try connection.pipeline(["SELECT \(4) + 2"]) }
+            #expect(error?.code?.rawValue == "26000")
+            #expect(try connection.pipeline(["SELECT \(5) + 2"])[0].scalar(Int.self) == 7)
         }
     }
 
