@@ -45,9 +45,12 @@ enum PgbenchScript {
             throw CoreError(.unauthenticated, "not a token")
         }
         let session = try AuthService().authenticate(token: token, on: connection)
-        guard let list = try RecordQuery.statement(session, filter: RecordQuery.Filter(), page: PageRequest(limit: 50, cursor: nil)) else {
+        // Exactly what GET /v1/records?limit=50 sends: the list statement inside the JSON wrapper.
+        let page = try PageRequest(limit: 50, cursor: nil)
+        guard let inner = try RecordQuery.statement(session, filter: RecordQuery.Filter(), page: page) else {
             throw CoreError(.notFound, "the token's user sees no zone")
         }
+        let list = RecordQuery.jsonStatement(around: inner, filter: RecordQuery.Filter(), page: page)
         let lines = try transaction(settings: authSettings, authQuery, on: connection)
             + transaction(settings: session.accessScope.settings, list, on: connection)
         return lines.joined(separator: "\n") + "\n"

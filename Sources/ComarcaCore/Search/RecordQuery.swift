@@ -93,6 +93,17 @@ public enum RecordQuery {
         guard let inner = try statement(session, filter: filter, page: page, search: search, on: connection) else {
             return #"{"items":[],"nextCursor":null}"#
         }
+        let sql = jsonStatement(around: inner, filter: filter, page: page)
+        let (items, fetched, lastKey, lastID) = try connection.query(sql).decode((String, Int, String?, String?).self)[0]
+        var cursor = "null"
+        if fetched > page.limit, let lastKey, let lastID {
+            cursor = "\"" + PageRequest.encode([lastKey, lastID]) + "\""
+        }
+        return #"{"items":"# + items + #","nextCursor":"# + cursor + "}"
+    }
+
+    /// The statement `listJSON` sends for a list statement `inner` (benchmarks replay exactly it).
+    public static func jsonStatement(around inner: PGQuery, filter: Filter, page: PageRequest) -> PGQuery {
         let direction = filter.descending ? "DESC" : "ASC"
         let order = "s.\(sortColumn(filter.sort).dropFirst(2)) \(direction), s.record_id \(direction)"
         var sql: PGQuery = """
@@ -117,12 +128,7 @@ public enum RecordQuery {
         sql.append(inner)
         sql.append(") q) s")
         sql.reusesPlan = inner.reusesPlan
-        let (items, fetched, lastKey, lastID) = try connection.query(sql).decode((String, Int, String?, String?).self)[0]
-        var cursor = "null"
-        if fetched > page.limit, let lastKey, let lastID {
-            cursor = "\"" + PageRequest.encode([lastKey, lastID]) + "\""
-        }
-        return #"{"items":"# + items + #","nextCursor":"# + cursor + "}"
+        return sql
     }
 
     /// The SELECT a list sends, with a search planned first from how many tokens its words match
