@@ -53,6 +53,8 @@ enum PgbenchScript {
         let list = RecordQuery.jsonStatement(around: inner, filter: RecordQuery.Filter(), page: page)
         let lines = try transaction(settings: authSettings, authQuery, on: connection)
             + transaction(settings: session.accessScope.settings, list, on: connection)
-        return lines.joined(separator: "\n") + "\n"
+        // pgbench reads `:MI` and `:SS` in the to_char pattern as its own variables (with -M prepared
+        // they become parameters). A quoted colon in the pattern prints the same text.
+        return lines.joined(separator: "\n").replacingOccurrences(of: "HH24:MI:SS", with: #"HH24":"MI":"SS"#) + "\n"
     }
 }
