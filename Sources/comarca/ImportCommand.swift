@@ -10,7 +10,7 @@ struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Import prepared spreadsheets (CSV/TSV in any common encoding, XLSX) and manage import jobs.",
-        subcommands: [Run.self, Status.self, List.self, Report.self, Undo.self, Cancel.self, Resume.self, Mapping.self]
+        subcommands: [Run.self, Status.self, List.self, Report.self, Undo.self, Cancel.self, Resume.self, Mapping.self, Template.self]
     )
 
     /// Who the import acts as, and the connection it acts through.
@@ -285,6 +285,35 @@ struct ImportCommand: ParsableCommand {
                 bar.end()
                 ImportCommand.printJob(finished)
                 if finished.status != "completed" { throw ExitCode(1) }
+            }
+        }
+    }
+
+    struct Template: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write an empty import template (CSV for Spanish Excel) with the tenant's column names for an entity.")
+        @OptionGroup var actor: Actor
+        @Argument(help: "The tenant's slug.") var slug: String
+        @Argument(help: "records, contacts, accounts or activities.") var entity: String
+        @Option(name: .shortAndLong, help: "Output file (default: standard output).") var output: String?
+
+        func validate() throws {
+            if ImportEntity(rawValue: entity) == nil { throw ValidationError("the entity must be records, contacts, accounts or activities") }
+        }
+
+        func run() throws {
+            try reportingCoreErrors {
+                let connection = try actor.connectAsApp()
+                let session = try actor.session(slug, on: connection)
+                let headers = try connection.transaction(settings: session.accessScope.settings) {
+                    try ImportService.templateHeaders(session, entity: ImportEntity(rawValue: entity)!, on: $0)
+                }
+                let bytes = Data(SpreadsheetCSV.byteOrderMark + Array(SpreadsheetCSV.line(headers).utf8))
+                if let output {
+                    do { try bytes.write(to: URL(fileURLWithPath: output)) } catch { throw CoreError(.invalidInput, "cannot write \(output)") }
+                } else {
+                    FileHandle.standardOutput.write(bytes)
+                }
             }
         }
     }

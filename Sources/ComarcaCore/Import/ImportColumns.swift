@@ -38,6 +38,19 @@ enum PseudoField: String, CaseIterable, Sendable {
         }
     }
 
+    /// The header an import template gives the column (one of `labels`, so it maps back).
+    var templateLabel: String {
+        switch self {
+        case .externalID: "ID externo"
+        case .zone: "Zona"
+        case .owner: "Propietario"
+        case .account: "Cuenta"
+        case .stage: "Etapa"
+        case .disqualifiedReason: "Motivo de descalificación"
+        case .record: "Registro"
+        }
+    }
+
     static func available(for entity: ImportEntity) -> [PseudoField] {
         switch entity {
         case .records, .contacts: [.externalID, .zone, .owner, .account, .stage, .disqualifiedReason]
@@ -86,6 +99,17 @@ struct ImportFileProblem: Sendable, Hashable {
 enum ImportColumnResolver {
     /// Every target a header of this entity may name, with the texts that name it (keys, labels,
     /// aliases), folded.
+    /// A template's header row: the entity's field labels as the tenant configured them, then the
+    /// import-only columns; every one maps back to its field by name.
+    static func templateHeaders(entity: ImportEntity, specs: FieldSpecSet) -> [String] {
+        targets(entity: entity, specs: specs).map { target, _ in
+            switch target {
+            case .field(let spec): spec.label.es
+            case .pseudo(let pseudo): entity == .activities && pseudo == .owner ? "Responsable" : pseudo.templateLabel
+            }
+        }
+    }
+
     static func targets(entity: ImportEntity, specs: FieldSpecSet) -> [(ImportTarget, [String])] {
         var result: [(ImportTarget, [String])] = []
         for spec in specs.active {

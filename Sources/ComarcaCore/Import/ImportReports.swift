@@ -122,6 +122,15 @@ extension ImportService {
         return job.sheet ?? (job.fileKind == "csv" ? job.fileName : String(index + 1))
     }
 
+    // MARK: - Templates
+
+    /// The header row of an import template for `entity` in the caller's tenant.
+    public static func templateHeaders(_ session: Session, entity: ImportEntity, on connection: PGConnection) throws -> [String] {
+        try session.require(.import, on: entity.permissionEntity)
+        let specs = try FieldSpecs.load(tenantID: session.tenantID, entity: entity.fieldEntity, on: connection)
+        return ImportColumnResolver.templateHeaders(entity: entity, specs: specs)
+    }
+
     // MARK: - Saved mappings
 
     /// Saves (or replaces) a named mapping for the tenant.

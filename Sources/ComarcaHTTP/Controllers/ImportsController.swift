@@ -97,11 +97,10 @@ struct ImportsController: Sendable {
             guard let entity = context.parameters.get("entity").flatMap(ImportEntity.init(rawValue:)) else {
                 throw CoreError(.notFound, "no such entity")
             }
-            try session.require(.import, on: ImportTemplate.permissionEntity(entity))
-            let specs = try await database.withScope(session.accessScope) {
-                try FieldSpecs.load(tenantID: session.tenantID, entity: ImportTemplate.fieldEntity(entity), on: $0)
+            let headers = try await database.withScope(session.accessScope) {
+                try ImportService.templateHeaders(session, entity: entity, on: $0)
             }
-            let bytes = SpreadsheetCSV.byteOrderMark + Array(SpreadsheetCSV.line(ImportTemplate.headers(entity, specs: specs)).utf8)
+            let bytes = SpreadsheetCSV.byteOrderMark + Array(SpreadsheetCSV.line(headers).utf8)
             return CSVDownload(fileName: "import-template-\(entity.rawValue).csv") { write in try write(bytes) }
         }
         group.get("/import-mappings") { _, context in
@@ -166,39 +165,6 @@ struct ImportsController: Sendable {
         }
         runner.start(session, jobID: job.id, upload: upload.directory)
         return Located(job: job, status: .accepted)
-    }
-}
-
-/// The header row of an import template: the entity's field labels (Spanish, as the tenant
-/// configured them) and the import-only columns, all of which the import maps back by name.
-enum ImportTemplate {
-    static func fieldEntity(_ entity: ImportEntity) -> FieldEntity {
-        switch entity {
-        case .records, .contacts: .records
-        case .accounts: .accounts
-        case .activities: .activities
-        }
-    }
-
-    static func permissionEntity(_ entity: ImportEntity) -> Entity {
-        switch entity {
-        case .records, .contacts: .records
-        case .accounts: .accounts
-        case .activities: .activities
-        }
-    }
-
-    static func headers(_ entity: ImportEntity, specs: FieldSpecSet) -> [String] {
-        // Derived or named through an import-only column instead.
-        let skipped: Set<String> = entity == .activities ? ["display_name", "owner_user_id"] : ["display_name"]
-        let fields = specs.active.filter { !skipped.contains($0.key) }.map(\.label.es)
-        let extra: [String]
-        switch entity {
-        case .records, .contacts: extra = ["ID externo", "Zona", "Propietario", "Cuenta", "Etapa", "Motivo de descalificación"]
-        case .accounts: extra = ["Zona"]
-        case .activities: extra = ["Responsable", "Registro", "Cuenta"]
-        }
-        return fields + extra
     }
 }
 
