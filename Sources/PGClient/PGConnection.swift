@@ -207,6 +207,12 @@ public final class PGConnection: @unchecked Sendable {
     /// Sets a transaction-local custom setting (`SET LOCAL comarca.tenant_id = '…'`), the value
     /// escaped by libpq. Only valid inside a transaction.
     public func setLocal(_ setting: PGSetting) throws {
+        // While the transaction's BEGIN is still waiting for its first statement, the setting
+        // joins it: no round trip of its own.
+        if pendingBegin != nil {
+            pendingBegin!.append(try setLocalQuery(setting))
+            return
+        }
         try query(setLocalQuery(setting))
     }
 
@@ -287,6 +293,17 @@ public final class PGConnection: @unchecked Sendable {
 public struct PGSetting: Sendable, Hashable {
     public let name: String
     public let value: String
+
+    /// Plans of named prepared statements in this transaction are generic: planned once per
+    /// connection instead of on every execution. Only for statements whose best plan does not
+    /// depend on their parameter values (PostgreSQL re-planned an RLS-laden list on every request
+    /// because it judged the generic plan no cheaper: 0.13–0.17 ms of planning for 0.05 ms of work).
+    public static let genericPlans = PGSetting(unchecked: "plan_cache_mode", "force_generic_plan")
+
+    private init(unchecked name: String, _ value: String) {
+        self.name = name
+        self.value = value
+    }
 
     public init(_ name: String, _ value: String) throws {
         guard Self.isValidName(name) else {

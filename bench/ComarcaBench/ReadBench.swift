@@ -29,19 +29,25 @@ enum ReadBench {
         let page = try PageRequest(limit: 50, cursor: nil)
         print("bench: user \(session.userID) role \(session.role.key), visible zones: \(session.visibleZoneIDs.map { "\($0.count)" } ?? "whole tenant")")
 
-        // 1. Latest 50 under RLS vs the same SQL with policies bypassed.
-        let list = try require(try RecordQuery.statement(session, filter: RecordQuery.Filter(), page: page), "the user sees no zone")
+        // 1. Latest 50 under RLS vs the same SQL with policies bypassed: the service's own list call
+        // (RecordQuery.listJSON: statement, JSON wrapper, plan settings) on both connections.
+        _ = try require(try RecordQuery.statement(session, filter: RecordQuery.Filter(), page: page), "the user sees no zone")
+        func list(_ connection: PGConnection) throws {
+            _ = try connection.transaction(settings: session.accessScope.settings) {
+                try RecordQuery.listJSON(session, filter: RecordQuery.Filter(), page: page, on: $0)
+            }
+        }
         var withRLS: [Double] = []
         var withoutRLS: [Double] = []
         let superuser = try PGConnection.connect(superuserURL)
         for _ in 0..<5 {  // warm both
-            _ = try app.transaction(settings: session.accessScope.settings) { try $0.query(list) }
-            _ = try superuser.transaction(settings: session.accessScope.settings) { try $0.query(list) }
+            try list(app)
+            try list(superuser)
         }
         for _ in 0..<iterations {
-            withRLS.append(try time { _ = try app.transaction(settings: session.accessScope.settings) { try $0.query(list) } })
+            withRLS.append(try time { try list(app) })
             // Same round trips and settings: only the policies differ.
-            withoutRLS.append(try time { _ = try superuser.transaction(settings: session.accessScope.settings) { try $0.query(list) } })
+            withoutRLS.append(try time { try list(superuser) })
         }
         print("list, RLS (app role)       : \(percentiles(withRLS))")
         print("list, no RLS (superuser)   : \(percentiles(withoutRLS))")

@@ -94,6 +94,10 @@ public enum RecordQuery {
             return #"{"items":[],"nextCursor":null}"#
         }
         let sql = jsonStatement(around: inner, filter: filter, page: page)
+        if sql.reusesPlan && connection.usePreparedStatements {
+            // Latest-N lists plan the same whatever their values: plan once, not per request.
+            try connection.setLocal(.genericPlans)
+        }
         let (items, fetched, lastKey, lastID) = try connection.query(sql).decode((String, Int, String?, String?).self)[0]
         var cursor = "null"
         if fetched > page.limit, let lastKey, let lastID {
