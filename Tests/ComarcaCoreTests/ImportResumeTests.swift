@@ -70,3 +70,24 @@ import Testing
         }
     }
 }
+
+@Suite struct ImportTokenRoleTests {
+    @Test func aJobStartedWithANarrowerAPITokenResumesWithTheTokensRole() async throws {
+        try await ImportFixture.with { f in
+            let issued = try AuthService().createAPIToken(session: f.admin, name: "carga CRM", role: "importador", on: f.app)
+            let tokenSession = try AuthService().authenticate(token: issued.token, on: f.app)
+            #expect(tokenSession.role.key == "importador")
+            let url = try f.file("a.csv", "Nombre;Email\nAna;ana@x.es\n")
+            let job = try f.app.transaction(settings: tokenSession.accessScope.settings) {
+                try ImportService.create(tokenSession, ImportRequest(entity: .records, fileURL: url), on: $0)
+            }
+            let resumable = try f.app.query("SELECT job_id, created_by, role_override FROM comarca.import_jobs_to_resume()")
+                .decode((UUID, UUID, UUID?).self)
+            let entry = try #require(resumable.first { $0.0 == job.id })
+            #expect(entry.1 == f.admin.userID)
+            let resumed = try SessionLoader.load(tenantID: f.tenantID, userID: entry.1, roleOverride: entry.2, on: f.app)
+            #expect(resumed.role.key == "importador")
+            #expect(resumed.visibleZoneIDs != nil)  // zone subtree, not the admin's whole tenant
+        }
+    }
+}

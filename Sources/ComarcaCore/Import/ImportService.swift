@@ -52,10 +52,12 @@ public enum ImportService {
         do {
             jobID = try connection.query("""
                 INSERT INTO import_jobs (tenant_id, entity, dry_run, mode, match_key, all_or_nothing, file_name, file_kind,
-                                         file_sha256, file_bytes, source_path, sheet, options, created_by, zone_id)
+                                         file_sha256, file_bytes, source_path, sheet, options, created_by, zone_id, role_override)
                 VALUES (\(session.tenantID), \(entityName), \(request.dryRun), \(request.mode.rawValue), \(request.match?.rawValue),
                         \(request.allOrNothing), \(request.fileName), \(kind.rawValue), \(sha), \(Int(size)), \(request.fileURL.path),
-                        \(request.sheet), \(optionsJSON)::jsonb, \(session.userID), \(session.zoneID))
+                        \(request.sheet), \(optionsJSON)::jsonb, \(session.userID), \(session.zoneID),
+                        -- An API token's own (narrower) role, so a resumed job keeps it.
+                        (SELECT t.role_id FROM auth_tokens t WHERE t.tenant_id = \(session.tenantID) AND t.token_id = \(session.tokenID)::uuid))
                 RETURNING job_id
                 """).scalar(UUID.self)
         } catch let error as PGError where error.code == .uniqueViolation {

@@ -63,14 +63,17 @@ public final class ImportJobRunner: Sendable {
     @discardableResult
     public func resumeInterrupted() async throws -> Int {
         let jobs = try await database.pool.withTransaction { connection in
-            try connection.query("SELECT tenant_id, job_id, created_by FROM comarca.import_jobs_to_resume()")
-                .decode((UUID, UUID, UUID).self)
+            try connection.query("SELECT tenant_id, job_id, created_by, role_override FROM comarca.import_jobs_to_resume()")
+                .decode((UUID, UUID, UUID, UUID?).self)
         }
         var started = 0
-        for (tenantID, jobID, creator) in jobs {
+        for (tenantID, jobID, creator, roleOverride) in jobs {
             let metadata: Logger.Metadata = ["import": .string(jobID.uuidString.lowercased()), "tenantId": .string(tenantID.uuidString.lowercased())]
             do {
-                let session = try await database.pool.withConnection { try SessionLoader.load(tenantID: tenantID, userID: creator, on: $0) }
+                // With the API token's own role when a token started it (never more than it had).
+                let session = try await database.pool.withConnection {
+                    try SessionLoader.load(tenantID: tenantID, userID: creator, roleOverride: roleOverride, on: $0)
+                }
                 logger.info("resuming import", metadata: metadata)
                 start(session, jobID: jobID, upload: nil)
                 started += 1
