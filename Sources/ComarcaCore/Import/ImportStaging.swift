@@ -196,7 +196,7 @@ struct ImportRowConverter {
                 if let value { converted.values[spec.key] = value }
                 if let issue { converted.issues.append(issue) }
             case .pseudo(let pseudo):
-                let text = cell.displayText.trimmingCharacters(in: .whitespacesAndNewlines)
+                let text = Normalize.trimmed(cell.displayText)
                 guard !text.isEmpty else { continue }
                 converted.pseudo[pseudo] = pseudo == .owner ? Normalize.emailKey(text) : text
             }

@@ -104,11 +104,11 @@ struct ImportValueReader: Sendable {
             case .datetime:
                 return .string(try textDateTime(text, column: column))
             case .integer, .decimal, .money:
-                var t = text.trimmingCharacters(in: .whitespaces)
+                var t = Normalize.trimmed(text)
                 if !locale.decimalComma { t = t.replacingOccurrences(of: ",", with: "") }
                 return .string(t)
             case .phone:
-                let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
+                let t = Normalize.trimmed(text)
                 return t.isEmpty ? .null : .string(try Normalize.phone(t, defaultCountry: locale.phoneCountry, field: column.header))
             default:
                 return .string(text)
@@ -120,7 +120,7 @@ struct ImportValueReader: Sendable {
 
     /// d/m/yyyy, m/d/yyyy (by the column's decided order), yyyy-mm-dd, with `/`, `-` or `.`.
     func textDate(_ text: String, column: ImportColumn) throws -> String {
-        let t = text.trimmingCharacters(in: .whitespaces)
+        let t = Normalize.trimmed(text)
         guard let (y, m, d) = civilDate(t, order: dateOrders[column.index] ?? locale.dateOrder) else {
             throw ImportIssueError(issue: .error(
                 "invalid_value", "expected a date (dd/mm/yyyy or yyyy-mm-dd) that exists in the calendar", column: column.header, raw: text))
@@ -130,7 +130,7 @@ struct ImportValueReader: Sendable {
 
     /// A date with an optional hh:mm[:ss] in the import's time zone, or ISO 8601 with a zone.
     func textDateTime(_ text: String, column: ImportColumn) throws -> String {
-        let t = text.trimmingCharacters(in: .whitespaces)
+        let t = Normalize.trimmed(text)
         if t.contains("T"), t.hasSuffix("Z") || t.dropFirst(10).contains("+") || t.dropFirst(10).contains("-") {
             return t  // ISO 8601 with a zone: FieldSpecSet checks it
         }
@@ -211,7 +211,7 @@ struct ImportValueReader: Sendable {
     }
 
     private func digitsOnly(_ text: String) -> String {
-        String(text.trimmingCharacters(in: .whitespaces).prefix { $0.isNumber })
+        String(Normalize.trimmed(text).prefix { $0.isNumber })
     }
 }
 
@@ -229,7 +229,7 @@ struct ImportDateEvidence {
 
     mutating func observe(_ cell: CellValue, column: Int) {
         guard case .text(let text) = cell else { return }
-        let t = text.trimmingCharacters(in: .whitespaces)
+        let t = Normalize.trimmed(text)
         let date = t.split(separator: " ").first.map(String.init) ?? t
         let pieces = date.split(whereSeparator: { $0 == "/" || $0 == "-" || $0 == "." })
         guard pieces.count == 3, pieces[0].count <= 2, let a = Int(pieces[0]), let b = Int(pieces[1]) else { return }
@@ -251,7 +251,7 @@ struct ImportDateEvidence {
 extension ImportStage {
     /// Stage names as people write them in Spanish or English.
     static func parse(_ text: String) -> Stage? {
-        switch Normalize.folded(text.trimmingCharacters(in: .whitespaces)) {
+        switch Normalize.folded(Normalize.trimmed(text)) {
         case "target", "objetivo", "publico objetivo", "prospecto": .target
         case "potential", "potencial", "cliente potencial", "lead": .potential
         case "contact", "contacto", "cliente", "customer": .contact
