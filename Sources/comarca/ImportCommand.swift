@@ -37,6 +37,22 @@ struct ImportCommand: ParsableCommand {
         func session(_ slug: String, on connection: PGConnection) throws -> Session {
             try SessionLoader.operatorSession(tenantSlug: slug, email: user, on: connection)
         }
+
+        /// The tenant user the command acts as, on its own application-role connection.
+        func open(_ slug: String) throws -> ActingUser {
+            let connection = try connectAsApp()
+            return ActingUser(connection: connection, session: try session(slug, on: connection))
+        }
+    }
+
+    struct ActingUser {
+        let connection: PGConnection
+        let session: Session
+
+        /// One transaction under the user's settings: RLS sees exactly what the user may.
+        func inScope<T>(_ body: (PGConnection) throws -> T) throws -> T {
+            try connection.transaction(settings: session.accessScope.settings, body)
+        }
     }
 
     struct Run: ParsableCommand {
@@ -101,8 +117,8 @@ struct ImportCommand: ParsableCommand {
             try reportingCoreErrors {
                 let url = URL(fileURLWithPath: file)
                 guard FileManager.default.fileExists(atPath: url.path) else { throw CoreError(.notFound, "\(file): no such file") }
-                let connection = try actor.connectAsApp()
-                let session = try actor.session(slug, on: connection)
+                let user = try actor.open(slug)
+                let (connection, session) = (user.connection, user.session)
                 var entity = entity.flatMap(ImportEntity.init(rawValue:))
                 var parsedMapping = ImportMapping()
                 if let mapping {
@@ -112,7 +128,7 @@ struct ImportCommand: ParsableCommand {
                     }
                     parsedMapping = try ImportMapping.parse(text, fileName: mapping)
                 } else if let mappingName {
-                    let (savedEntity, saved) = try connection.transaction(settings: session.accessScope.settings) {
+                    let (savedEntity, saved) = try user.inScope {
                         try ImportService.mapping(session, name: mappingName, on: $0)
                     }
                     parsedMapping = saved
@@ -122,7 +138,7 @@ struct ImportCommand: ParsableCommand {
                     entity: entity, fileURL: url.standardizedFileURL, fileName: url.lastPathComponent, sheet: sheet, mapping: parsedMapping,
                     mode: mode.flatMap(ImportMode.init(rawValue:)), match: match.flatMap(ImportMatchKey.init(rawValue:)),
                     dryRun: dryRun, allOrNothing: allOrNothing, createMissingParents: createMissingParents)
-                let created = try connection.transaction(settings: session.accessScope.settings) {
+                let created = try user.inScope {
                     try ImportService.create(session, request, on: $0)
                 }
                 printError("import \(created.id.uuidString.lowercased()) (\(created.entity), \(created.mode)\(dryRun ? ", dry run" : "")) of \(created.fileName)")
@@ -136,22 +152,22 @@ struct ImportCommand: ParsableCommand {
                     bar.end()
                 } catch let error as CoreError {
                     bar.end()
-                    let job = try connection.transaction(settings: session.accessScope.settings) { try ImportService.get(session, id: created.id, on: $0) }
-                    try printSummary(job, session: session, connection: connection)
+                    let job = try user.inScope { try ImportService.get(session, id: created.id, on: $0) }
+                    try printSummary(job, as: user)
                     throw error
                 }
-                try printSummary(finished, session: session, connection: connection)
+                try printSummary(finished, as: user)
                 if finished.status != "completed" || finished.counts.rejected > 0 { throw ExitCode(1) }
             }
         }
 
-        func printSummary(_ job: ImportJobView, session: Session, connection: PGConnection) throws {
+        func printSummary(_ job: ImportJobView, as user: ActingUser) throws {
             ImportCommand.printJob(job)
             if job.counts.rejected > 0 || job.status == "failed" {
-                try ImportCommand.printErrors(job, session: session, connection: connection, limit: 20)
+                try ImportCommand.printErrors(job, as: user, limit: 20)
             }
             if let reports {
-                try ImportCommand.writeReports(job, to: reports, session: session, connection: connection)
+                try ImportCommand.writeReports(job, to: reports, as: user)
             }
         }
     }
@@ -164,12 +180,12 @@ struct ImportCommand: ParsableCommand {
 
         func run() throws {
             try reportingCoreErrors {
-                let connection = try actor.connectAsApp()
-                let session = try actor.session(slug, on: connection)
+                let user = try actor.open(slug)
+                let session = user.session
                 let id = try ImportCommand.jobID(job)
-                let view = try connection.transaction(settings: session.accessScope.settings) { try ImportService.get(session, id: id, on: $0) }
+                let view = try user.inScope { try ImportService.get(session, id: id, on: $0) }
                 ImportCommand.printJob(view)
-                try ImportCommand.printErrors(view, session: session, connection: connection, limit: 20)
+                try ImportCommand.printErrors(view, as: user, limit: 20)
             }
         }
     }
@@ -182,9 +198,9 @@ struct ImportCommand: ParsableCommand {
 
         func run() throws {
             try reportingCoreErrors {
-                let connection = try actor.connectAsApp()
-                let session = try actor.session(slug, on: connection)
-                let page = try connection.transaction(settings: session.accessScope.settings) {
+                let user = try actor.open(slug)
+                let session = user.session
+                let page = try user.inScope {
                     try ImportService.list(session, page: try PageRequest(limit: limit, cursor: nil), on: $0)
                 }
                 for job in page.items {
@@ -211,18 +227,18 @@ struct ImportCommand: ParsableCommand {
 
         func run() throws {
             try reportingCoreErrors {
-                let connection = try actor.connectAsApp()
-                let session = try actor.session(slug, on: connection)
+                let user = try actor.open(slug)
+                let session = user.session
                 let id = try ImportCommand.jobID(job)
                 let handle: FileHandle
                 if let output {
-                    FileManager.default.createFile(atPath: output, contents: nil)
+                    _ = FileManager.default.createFile(atPath: output, contents: nil)
                     guard let opened = FileHandle(forWritingAtPath: output) else { throw CoreError(.invalidInput, "cannot write \(output)") }
                     handle = opened
                 } else {
                     handle = FileHandle.standardOutput
                 }
-                try connection.transaction(settings: session.accessScope.settings) { tx in
+                try user.inScope { tx in
                     try ImportService.writeReport(session, id: id, kind: ImportReportKind(rawValue: kind)!, on: tx) { handle.write(Data($0)) }
                 }
                 if output != nil { try handle.close() }
@@ -238,10 +254,10 @@ struct ImportCommand: ParsableCommand {
 
         func run() throws {
             try reportingCoreErrors {
-                let connection = try actor.connectAsApp()
-                let session = try actor.session(slug, on: connection)
+                let user = try actor.open(slug)
+                let session = user.session
                 let id = try ImportCommand.jobID(job)
-                let view = try connection.transaction(settings: session.accessScope.settings) { try ImportService.undo(session, id: id, on: $0) }
+                let view = try user.inScope { try ImportService.undo(session, id: id, on: $0) }
                 printError("undone: \(view.counts.created) created rows deleted, \(view.counts.updated) updated rows restored")
             }
         }
@@ -255,10 +271,10 @@ struct ImportCommand: ParsableCommand {
 
         func run() throws {
             try reportingCoreErrors {
-                let connection = try actor.connectAsApp()
-                let session = try actor.session(slug, on: connection)
+                let user = try actor.open(slug)
+                let session = user.session
                 let id = try ImportCommand.jobID(job)
-                let view = try connection.transaction(settings: session.accessScope.settings) { try ImportService.cancel(session, id: id, on: $0) }
+                let view = try user.inScope { try ImportService.cancel(session, id: id, on: $0) }
                 printError("import \(job): \(view.status == "cancelled" ? "cancelled" : "cancel requested")")
             }
         }
@@ -303,9 +319,9 @@ struct ImportCommand: ParsableCommand {
 
         func run() throws {
             try reportingCoreErrors {
-                let connection = try actor.connectAsApp()
-                let session = try actor.session(slug, on: connection)
-                let headers = try connection.transaction(settings: session.accessScope.settings) {
+                let user = try actor.open(slug)
+                let session = user.session
+                let headers = try user.inScope {
                     try ImportService.templateHeaders(session, entity: ImportEntity(rawValue: entity)!, on: $0)
                 }
                 let bytes = Data(SpreadsheetCSV.byteOrderMark + Array(SpreadsheetCSV.line(headers).utf8))
@@ -342,9 +358,9 @@ struct ImportCommand: ParsableCommand {
                         throw CoreError(.notFound, "cannot read \(file)")
                     }
                     let mapping = try ImportMapping.parse(text, fileName: file)
-                    let connection = try actor.connectAsApp()
-                    let session = try actor.session(slug, on: connection)
-                    try connection.transaction(settings: session.accessScope.settings) {
+                    let user = try actor.open(slug)
+                    let session = user.session
+                    try user.inScope {
                         try ImportService.saveMapping(session, name: name, entity: ImportEntity(rawValue: entity)!, mapping: mapping, on: $0)
                     }
                     printError("saved mapping \(name) for \(entity)")
@@ -359,9 +375,9 @@ struct ImportCommand: ParsableCommand {
 
             func run() throws {
                 try reportingCoreErrors {
-                    let connection = try actor.connectAsApp()
-                    let session = try actor.session(slug, on: connection)
-                    let saved = try connection.transaction(settings: session.accessScope.settings) { try ImportService.mappings(session, on: $0) }
+                    let user = try actor.open(slug)
+                    let session = user.session
+                    let saved = try user.inScope { try ImportService.mappings(session, on: $0) }
                     for mapping in saved { print("\(mapping.name)  \(mapping.entity)") }
                 }
             }
@@ -384,10 +400,10 @@ struct ImportCommand: ParsableCommand {
         if let failure = job.failure { print("  failed: \(failure)") }
     }
 
-    static func printErrors(_ job: ImportJobView, session: Session, connection: PGConnection, limit: Int) throws {
+    static func printErrors(_ job: ImportJobView, as user: ActingUser, limit: Int) throws {
         var text = ""
-        try connection.transaction(settings: session.accessScope.settings) { tx in
-            try ImportService.writeReport(session, id: job.id, kind: .errors, on: tx) { text += String(decoding: $0, as: UTF8.self) }
+        try user.inScope { tx in
+            try ImportService.writeReport(user.session, id: job.id, kind: .errors, on: tx) { text += String(decoding: $0, as: UTF8.self) }
         }
         let lines = text.split(separator: "\r\n").dropFirst()  // header
         for line in lines.prefix(limit) {
@@ -399,17 +415,17 @@ struct ImportCommand: ParsableCommand {
             let value = cells[3].isEmpty ? "" : " (value \(cells[3]))"
             printError("\(cells[6]): \(place)\(column)\(value): \(cells[5]) [\(cells[4])]")
         }
-        if lines.count > limit { printError("… \(lines.count - limit) more: comarca import report \(session.tenantSlug) \(job.id.uuidString.lowercased())") }
+        if lines.count > limit { printError("… \(lines.count - limit) more: comarca import report \(user.session.tenantSlug) \(job.id.uuidString.lowercased())") }
     }
 
-    static func writeReports(_ job: ImportJobView, to directory: String, session: Session, connection: PGConnection) throws {
+    static func writeReports(_ job: ImportJobView, to directory: String, as user: ActingUser) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         for kind in ImportReportKind.allCases {
             let path = (directory as NSString).appendingPathComponent("\(job.id.uuidString.lowercased())-\(kind.rawValue).csv")
-            FileManager.default.createFile(atPath: path, contents: nil)
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
             guard let handle = FileHandle(forWritingAtPath: path) else { throw CoreError(.invalidInput, "cannot write \(path)") }
-            try connection.transaction(settings: session.accessScope.settings) { tx in
-                try ImportService.writeReport(session, id: job.id, kind: kind, on: tx) { handle.write(Data($0)) }
+            try user.inScope { tx in
+                try ImportService.writeReport(user.session, id: job.id, kind: kind, on: tx) { handle.write(Data($0)) }
             }
             try handle.close()
             printError("wrote \(path)")

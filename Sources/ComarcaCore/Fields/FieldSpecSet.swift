@@ -1,4 +1,5 @@
 public import Foundation
+import PGClient
 
 /// The fields of one entity for one tenant: built-ins (with the tenant's settings) and custom
 /// fields, archived ones included. Load it with `FieldSpecs.load(tenantID:entity:on:)`.
@@ -300,11 +301,7 @@ public struct FieldSpecSet: Sendable, Hashable {
         guard let p = parts, isRealDate(year: p[0], month: p[1], day: p[2]) else {
             throw CoreError.invalid(field, "expected a date as yyyy-mm-dd (or dd/mm/yyyy)")
         }
-        func pad(_ value: Int, _ width: Int) -> String {
-            let digits = String(value)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
-        }
-        return pad(p[0], 4) + "-" + pad(p[1], 2) + "-" + pad(p[2], 2)
+        return CivilTime.formatDate(year: p[0], month: p[1], day: p[2])
     }
 
     static func isRealDate(year: Int, month: Int, day: Int) -> Bool {

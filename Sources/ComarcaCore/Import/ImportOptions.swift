@@ -17,22 +17,11 @@ public enum ImportEntity: String, Sendable, Hashable, Codable, CaseIterable {
         }
     }
 
-    var permissionEntity: Entity {
-        switch self {
-        case .records, .contacts: .records
-        case .accounts: .accounts
-        case .activities: .activities
-        }
-    }
+    /// Permissions are those of the entity the rows become.
+    var permissionEntity: Entity { Entity(rawValue: fieldEntity.rawValue)! }
 
     /// Where rows of this entity are written (import_rows.entity).
-    var table: String {
-        switch self {
-        case .records, .contacts: "records"
-        case .accounts: "accounts"
-        case .activities: "activities"
-        }
-    }
+    var table: String { fieldEntity.rawValue }
 
     /// Import order inside a workbook: parents first.
     var dependencyRank: Int {

@@ -114,9 +114,7 @@ final class ImportRun {
                 throw CoreError(.conflict, "\(job.fileName) has changed since the import started; start a new import instead of resuming")
             }
         }
-        var spreadsheetOptions = SpreadsheetOptions()
-        spreadsheetOptions.limits = SpreadsheetLimits()
-        let file = try SpreadsheetFile(url: url, options: spreadsheetOptions)
+        let file = try SpreadsheetFile(url: url)
 
         var sheets = try chooseSheets(file)
         // Stage and decide each sheet in dependency order, so later sheets can link to the
@@ -181,7 +179,7 @@ final class ImportRun {
                 var counts = ImportWriter.Counts()
                 for sheet in sheets {
                     let writer = makeWriter(sheet)
-                    counts = counts + (try writer.write(lower: Int.min / 2, upper: Int.max / 2, on: c))
+                    counts = counts + (try writer.write(lower: Self.allRows.lowerBound, upper: Self.allRows.upperBound, on: c))
                 }
                 try finish(status: "completed", counts: counts, rowsDone: total, on: c)
             }
@@ -414,15 +412,11 @@ final class ImportRun {
 
     /// Row findings of a whole sheet (dry runs and refused all-or-nothing runs write no rows).
     private func writeFindings(_ sheet: Sheet, on c: PGConnection) throws {
-        try c.execute(PGQuery(unsafeSQL: """
-            INSERT INTO import_errors (tenant_id, job_id, error_no, job_zone_id, sheet_index, row_number, column_name, raw_value, code, message, severity)
-            SELECT $1, $2, s.row_no * 100 + least(i.ord, 99)::int, $3, $4, s.row_no, i.issue->>'column', i.issue->>'raw',
-                   i.issue->>'code', i.issue->>'message', coalesce(i.issue->>'severity', 'error')
-              FROM pg_temp.\(sheet.shape.table) s, jsonb_array_elements(s.issues) WITH ORDINALITY i(issue, ord)
-             WHERE NOT s.done AND i.ord < 100
-            ON CONFLICT DO NOTHING
-            """, binds: [PGBind(session.tenantID), PGBind(job.id), PGBind(session.zoneID), PGBind(sheet.index)]))
+        try makeWriter(sheet).writeFindings(lower: Self.allRows.lowerBound, upper: Self.allRows.upperBound, on: c)
     }
+
+    /// Row numbers wide enough for any sheet.
+    static let allRows = (Int.min / 2)...(Int.max / 2)
 
     private func recordProblems(_ sheets: [Sheet]) throws {
         try inScope { c in
@@ -449,33 +443,29 @@ final class ImportRun {
     /// constraint the checks could not foresee, e.g. a concurrent insert), its rows are retried
     /// one by one so the good ones still commit and the bad one is reported.
     private func writeBatch(_ writer: ImportWriter, lower: Int, upper: Int) throws -> ImportWriter.Counts {
-        do {
-            return try inScope { c in
+        // Rows and the job's counts commit together.
+        func commit(_ lower: Int, _ upper: Int) throws -> ImportWriter.Counts {
+            try inScope { c in
                 let counts = try writer.write(lower: lower, upper: upper, on: c)
                 try bump(counts, on: c)
                 return counts
             }
+        }
+        do {
+            return try commit(lower, upper)
         } catch let error as PGError where error.kind != .connection {
             let rows = try connection.query(PGQuery(unsafeSQL: "SELECT row_no FROM pg_temp.\(writer.table) WHERE row_no BETWEEN $1 AND $2 AND NOT done ORDER BY row_no", binds: [PGBind(lower), PGBind(upper)]))
                 .decode(Int.self)
             var total = ImportWriter.Counts()
             for row in rows {
                 do {
-                    total = total + (try inScope { c in
-                        let counts = try writer.write(lower: row, upper: row, on: c)
-                        try bump(counts, on: c)
-                        return counts
-                    })
+                    total = total + (try commit(row, row))
                 } catch let rowError as PGError where rowError.kind != .connection {
                     let issue = ImportIssue.error("write_failed", Self.describe(rowError))
                     try connection.execute(PGQuery(unsafeSQL: """
                         UPDATE pg_temp.\(writer.table) SET bad = true, action = 'reject', issues = issues || $2::jsonb WHERE row_no = $1
                         """, binds: [PGBind(row), PGBind(ImportStageShape.issuesJSON([issue]))]))
-                    total = total + (try inScope { c in
-                        let counts = try writer.write(lower: row, upper: row, on: c)
-                        try bump(counts, on: c)
-                        return counts
-                    })
+                    total = total + (try commit(row, row))
                 }
             }
             return total

@@ -122,10 +122,3 @@ public enum ImportService {
         return try get(session, id: id, on: connection)
     }
 }
-
-extension Session {
-    /// Import rights: `import` on the entity; jobs themselves are covered by `imports`.
-    func requireImport(_ entity: ImportEntity) throws {
-        try require(.import, on: entity.permissionEntity)
-    }
-}

@@ -80,7 +80,7 @@ struct ImportStageShape {
     /// The COPY fields of a converted row, in `fedColumns` order.
     func fields(_ row: ConvertedRow, customKeys: Set<String>, zone: (UUID, String)?) -> [String?] {
         var out: [String?] = [
-            String(row.number), Self.arrayLiteral(row.raw), Self.issuesJSON(row.issues), row.bad ? "t" : "f",
+            String(row.number), row.raw.pgText, Self.issuesJSON(row.issues), row.bad ? "t" : "f",
             Self.issuesJSON(row.createIssues),
         ]
         let custom = row.values.filter { customKeys.contains($0.key) && !$0.value.isEmpty }
@@ -89,11 +89,7 @@ struct ImportStageShape {
         switch entity {
         case .records, .contacts:
             let accountKey = p(.account)
-            var accountTaxID: String?
-            var accountNameKey: String?
-            if let accountKey {
-                if let taxID = try? Normalize.spanishTaxID(accountKey) { accountTaxID = taxID } else { accountNameKey = Normalize.folded(accountKey) }
-            }
+            let (accountTaxID, accountNameKey) = Self.accountKeys(accountKey)
             out += [
                 row.text("first_name"), row.text("last_name"), row.text("company_name"),
                 RecordService.displayName(
@@ -112,11 +108,7 @@ struct ImportStageShape {
             ]
         case .activities:
             let accountKey = p(.account)
-            var accountTaxID: String?
-            var accountNameKey: String?
-            if let accountKey {
-                if let taxID = try? Normalize.spanishTaxID(accountKey) { accountTaxID = taxID } else { accountNameKey = Normalize.folded(accountKey) }
-            }
+            let (accountTaxID, accountNameKey) = Self.accountKeys(accountKey)
             out += [
                 row.text("kind"), row.text("subject"), row.text("body"), row.text("due_at"), row.text("done_at"),
                 row.text("outcome"), p(.owner), p(.record), accountTaxID, accountNameKey, accountKey, nil, nil,
@@ -125,19 +117,11 @@ struct ImportStageShape {
         return out
     }
 
-    /// `{"a","b",NULL}` — every element quoted, so commas, braces and spaces survive.
-    static func arrayLiteral(_ values: [String]) -> String {
-        var out = "{"
-        for (i, value) in values.enumerated() {
-            if i > 0 { out += "," }
-            out += "\""
-            for ch in value.unicodeScalars {
-                if ch == "\\" || ch == "\"" { out += "\\" }
-                out.unicodeScalars.append(ch)
-            }
-            out += "\""
-        }
-        return out + "}"
+    /// An account named in a row: by its CIF when the text is one, else by its folded name.
+    static func accountKeys(_ text: String?) -> (taxID: String?, nameKey: String?) {
+        guard let text else { return (nil, nil) }
+        if let taxID = try? Normalize.spanishTaxID(text) { return (taxID, nil) }
+        return (nil, Normalize.folded(text))
     }
 
     static func issuesJSON(_ issues: [ImportIssue]) -> String {
@@ -222,7 +206,7 @@ struct ImportRowConverter {
         switch entity {
         case .records, .contacts:
             if let stageText = row.pseudo[.stage] {
-                if let stage = ImportStage.parse(stageText) {
+                if let stage = Stage.fromSpreadsheet(stageText) {
                     row.pseudo[.stage] = stage.rawValue
                     stageForRules = FieldStage(rawValue: stage.rawValue)
                     if stage == .disqualified, row.pseudo[.disqualifiedReason] == nil {

@@ -1,5 +1,6 @@
 public import Foundation
 public import Spreadsheet
+import PGClient
 
 /// A finding about one cell or row: what the error file shows.
 struct ImportIssue: Sendable, Hashable, Codable {
@@ -125,7 +126,7 @@ struct ImportValueReader: Sendable {
             throw ImportIssueError(issue: .error(
                 "invalid_value", "expected a date (dd/mm/yyyy or yyyy-mm-dd) that exists in the calendar", column: column.header, raw: text))
         }
-        return pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2)
+        return CivilTime.formatDate(year: y, month: m, day: d)
     }
 
     /// A date with an optional hh:mm[:ss] in the import's time zone, or ISO 8601 with a zone.
@@ -185,29 +186,7 @@ struct ImportValueReader: Sendable {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
         let instant = calendar.date(from: components) ?? Date(timeIntervalSince1970: 0)
-        let seconds = Int(instant.timeIntervalSince1970.rounded())
-        let days = Int((Double(seconds) / 86_400).rounded(.down))
-        let rest = seconds - days * 86_400
-        let (y, m, d) = civil(fromDays: days)
-        return pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2) + "T" + pad(rest / 3600, 2) + ":" + pad(rest % 3600 / 60, 2) + ":" + pad(rest % 60, 2) + "Z"
-    }
-
-    /// Days since 1970-01-01 → (year, month, day) (Howard Hinnant's algorithm).
-    private func civil(fromDays z0: Int) -> (Int, Int, Int) {
-        let z = z0 + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
-    }
-
-    private func pad(_ value: Int, _ width: Int) -> String {
-        let digits = String(value)
-        return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        return CivilTime.rfc3339(instant)
     }
 
     private func digitsOnly(_ text: String) -> String {
@@ -248,9 +227,9 @@ struct ImportDateEvidence {
     }
 }
 
-extension ImportStage {
-    /// Stage names as people write them in Spanish or English.
-    static func parse(_ text: String) -> Stage? {
+extension Stage {
+    /// A stage as people write it in a spreadsheet, in Spanish or English.
+    static func fromSpreadsheet(_ text: String) -> Stage? {
         switch Normalize.folded(Normalize.trimmed(text)) {
         case "target", "objetivo", "publico objetivo", "prospecto": .target
         case "potential", "potencial", "cliente potencial", "lead": .potential
@@ -260,5 +239,3 @@ extension ImportStage {
         }
     }
 }
-
-enum ImportStage {}

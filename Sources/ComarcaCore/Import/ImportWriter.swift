@@ -24,6 +24,21 @@ struct ImportWriter {
         }
     }
 
+    /// The findings (errors and warnings) of rows `lower...upper` not yet done, into import_errors.
+    /// Batches write those of their rows; dry runs those of the whole sheet.
+    func writeFindings(lower: Int, upper: Int, on connection: PGConnection) throws {
+        var query = PGQuery(unsafeSQL: """
+            INSERT INTO import_errors (tenant_id, job_id, error_no, job_zone_id, sheet_index, row_number, column_name, raw_value, code, message, severity)
+            SELECT $1, $2, s.row_no * 100 + least(i.ord, 99)::int, $4, $3, s.row_no, i.issue->>'column', i.issue->>'raw',
+                   i.issue->>'code', i.issue->>'message', coalesce(i.issue->>'severity', 'error')
+              FROM pg_temp.\(table) s, jsonb_array_elements(s.issues) WITH ORDINALITY i(issue, ord)
+             WHERE s.row_no BETWEEN $5 AND $6 AND NOT s.done AND i.ord < 100
+            ON CONFLICT DO NOTHING
+            """, binds: [PGBind(session.tenantID), PGBind(jobID), PGBind(sheetIndex), PGBind(jobZoneID), PGBind(lower), PGBind(upper)])
+        query.reusesPlan = false
+        try connection.execute(query)
+    }
+
     /// The statements of one batch, rows `lower...upper` (only rows not done).
     func write(lower: Int, upper: Int, on connection: PGConnection) throws -> Counts {
         let t = session.tenantID
@@ -52,13 +67,7 @@ struct ImportWriter {
         let updates = present["update", default: 0] > 0
 
         // Findings of every row in the batch (warnings of written rows too).
-        if hasIssues { _ = try run("""
-            INSERT INTO import_errors (tenant_id, job_id, error_no, job_zone_id, sheet_index, row_number, column_name, raw_value, code, message, severity)
-            SELECT $1, $2, s.row_no * 100 + least(i.ord, 99)::int, $4, $3, s.row_no, i.issue->>'column', i.issue->>'raw',
-                   i.issue->>'code', i.issue->>'message', coalesce(i.issue->>'severity', 'error')
-              FROM pg_temp.\(table) s, jsonb_array_elements(s.issues) WITH ORDINALITY i(issue, ord)
-             WHERE \(inBatch) AND i.ord < 100
-            """) }
+        if hasIssues { try writeFindings(lower: lower, upper: upper, on: connection) }
         var counts = Counts()
         if present["reject", default: 0] > 0 { counts.rejected = try run("""
             INSERT INTO import_rows (tenant_id, job_id, sheet_index, row_number, job_zone_id, entity, action, zone_id, zone_rule, raw)
