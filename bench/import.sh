@@ -6,6 +6,8 @@
 #   run, then the real run; rows/s and peak RSS (/usr/bin/time -v);
 # - the same rows as an .xlsx workbook (written by comarca-bench), imported the same way;
 # - `psql \copy` of the same CSV into a table of the same columns without RLS: rows/s;
+# - `psql \copy` of the rows the import stored (records, search tokens, lifecycle events) into
+#   tables of the same shape (same indexes and checks) without RLS: rows/s;
 # and prints the ratios. Uses its own database (comarca_importbench), dropped and created each run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,19 +67,50 @@ echo "bench: comarca import, CSV dry run"
 read -r dry_s dry_rss < <(run_import bench-dry "$work/records.csv" --dry-run)
 echo "bench: comarca import, CSV"
 read -r csv_s csv_rss < <(run_import bench-csv "$work/records.csv")
+# The second baseline: the rows the import stored, COPYed by PostgreSQL into tables of the same
+# shape (LIKE … INCLUDING ALL: same columns, indexes, checks and defaults; no RLS, no triggers,
+# no foreign keys): the records, their search tokens and their lifecycle events, which is what
+# an import of records has to write. Measured on the rows the CSV import just wrote.
+echo "bench: psql \\copy of the imported rows into tables of the records' shape"
+psql "$url" -Xq -v ON_ERROR_STOP=1 <<SQL >/dev/null
+SELECT set_config('comarca.tenant_id', (SELECT tenant_id::text FROM tenants WHERE slug = 'bench-csv'), false),
+       set_config('comarca.scope', 'tenant', false);
+\\copy (SELECT * FROM records) TO '$work/shape-records.copy'
+\\copy (SELECT * FROM record_search_tokens) TO '$work/shape-tokens.copy'
+\\copy (SELECT * FROM record_events) TO '$work/shape-events.copy'
+DROP TABLE IF EXISTS shape_records, shape_tokens, shape_events;
+CREATE TABLE shape_records (LIKE records INCLUDING ALL);
+CREATE TABLE shape_tokens (LIKE record_search_tokens INCLUDING ALL);
+CREATE TABLE shape_events (LIKE record_events INCLUDING ALL);
+SQL
+cat >"$work/shape.sql" <<SQL
+\\copy shape_records FROM '$work/shape-records.copy'
+\\copy shape_tokens FROM '$work/shape-tokens.copy'
+\\copy shape_events FROM '$work/shape-events.copy'
+SQL
+read -r shape_s _ < <(measure psql "$url" -Xq -v ON_ERROR_STOP=1 -f "$work/shape.sql")
+shape_rows=$(psql "$url" -XAtq -c "SELECT count(*) FROM shape_records")
+token_rows=$(psql "$url" -XAtq -c "SELECT count(*) FROM shape_tokens")
+psql "$url" -Xq -c "DROP TABLE shape_records, shape_tokens, shape_events" >/dev/null
+echo "bench: $shape_rows records, $token_rows search tokens"
+
 echo "bench: comarca import, XLSX"
 read -r xlsx_s xlsx_rss < <(run_import bench-xlsx "$work/records.xlsx")
 echo "bench: comarca import, CSV again (upsert of the same file: everything skipped)"
 read -r again_s _ < <(run_import bench-csv "$work/records.csv")
 
 awk -v n="$ROWS" -v m="$XLSX_ROWS" -v c="$copy_s" -v cs="$copy_small_s" -v d="$dry_s" -v dr="$dry_rss" \
-    -v i="$csv_s" -v ir="$csv_rss" -v x="$xlsx_s" -v xr="$xlsx_rss" -v a="$again_s" 'BEGIN {
+    -v sh="$shape_s" -v sr="$shape_rows" -v i="$csv_s" -v ir="$csv_rss" -v x="$xlsx_s" -v xr="$xlsx_rss" -v a="$again_s" 'BEGIN {
     printf "\n%-34s %10s %12s %10s %12s\n", "", "seconds", "rows/s", "peak MiB", "vs COPY"
     printf "%-34s %10.2f %12.0f %10s %12s\n", "psql \\copy CSV (" n " rows)", c, n / c, "-", "1.00"
     printf "%-34s %10.2f %12.0f %10.0f %12.2f\n", "import CSV dry run", d, n / d, dr / 1024, c / d
     printf "%-34s %10.2f %12.0f %10.0f %12.2f\n", "import CSV (upsert, RLS)", i, n / i, ir / 1024, c / i
     printf "%-34s %10.2f %12.0f %10s %12.2f\n", "import CSV again (all skipped)", a, n / a, "-", c / a
+    printf "%-34s %10.2f %12.0f %10s %12s\n", "psql \\copy into records shape", sh, sr / sh, "-", "1.00"
+    printf "%-34s %10.2f %12.0f %10s %12.2f\n", "import CSV vs records shape", i, n / i, "-", (sr / sh > 0) ? (n / i) / (sr / sh) : 0
     printf "%-34s %10.2f %12.0f %10s %12s\n", "psql \\copy CSV (" m " rows)", cs, m / cs, "-", "1.00"
     printf "%-34s %10.2f %12.0f %10.0f %12.2f\n", "import XLSX (" m " rows)", x, m / x, xr / 1024, cs / x
+    printf "\n(records shape: the stored records, their search tokens and lifecycle events COPYed into tables\n"
+    printf " with the same columns, indexes and checks, without RLS, triggers or foreign keys)\n"
     printf "\ntargets: CSV >= 0.70x COPY, XLSX >= 0.40x COPY, peak RSS < 200 MiB, dry run at least as fast as the real run\n"
 }'

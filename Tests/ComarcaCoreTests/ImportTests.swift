@@ -253,7 +253,8 @@ import Testing
             let other = try f.database.connectAsApp()
             var asked = false
             let finished = try ImportService.run(f.admin, jobID: job.id, on: f.app, batchSize: 5) { progress in
-                guard progress.phase == .writing, !asked else { return }
+                // After the first batch (the writing phase is announced before it).
+                guard progress.phase == .writing, progress.rowsWritten > 0, !asked else { return }
                 asked = true
                 _ = try? other.transaction(settings: f.admin.accessScope.settings) { try ImportService.cancel(f.admin, id: job.id, on: $0) }
             }

@@ -54,47 +54,52 @@ struct ImportChecks {
     // MARK: - Shared steps
 
     /// Rows sharing a key with an earlier good row of the file: reported before anything is written.
+    /// Grouped by hash (only keys held twice come out), not sorted per key.
     private func inFileDuplicates(_ connection: PGConnection, key: String, what: String, column: String, onlyWhere: String? = nil) throws {
         try reject(
             connection, code: "duplicate_in_file", column: column, raw: "s.\(key)",
             message: "'same \(what) as row ' || d.first_row || ' of this file'",
             from: """
-                FROM (SELECT row_no, min(row_no) OVER (PARTITION BY \(key)) AS first_row
-                        FROM pg_temp.\(table) WHERE \(key) IS NOT NULL AND NOT bad\(onlyWhere.map { " AND " + $0 } ?? "")) d
+                FROM (SELECT \(key) AS value, min(row_no) AS first_row
+                        FROM pg_temp.\(table) WHERE \(key) IS NOT NULL AND NOT bad\(onlyWhere.map { " AND " + $0 } ?? "")
+                       GROUP BY \(key) HAVING count(*) > 1) d
                 """,
-            where: "d.row_no = s.row_no AND d.first_row <> s.row_no")
+            where: "s.\(key) = d.value AND s.row_no <> d.first_row\(onlyWhere.map { " AND s." + $0 } ?? "")")
     }
 
     /// Zone by code, else the owner's zone, else the rule decided while reading, else the
-    /// importer's own zone; then it must be a zone the importer may write to.
+    /// importer's own zone; then it must be a zone the importer may write to. The zone's user owns
+    /// what nobody else was named for (one user per zone). One pass over the rows decides all of
+    /// it; the rejections that follow touch only the rows they reject.
     private func zones(_ connection: PGConnection, hasZoneCode: Bool, hasOwner: Bool) throws {
+        let byCode = hasZoneCode ? "c.tenant_id = $1 AND lower(c.code) = lower(x.zone_code)" : "false"
+        let byOwner = hasOwner ? "n.tenant_id = $1 AND n.email = x.owner_email AND n.deactivated_at IS NULL" : "false"
+        try connection.execute(PGQuery(unsafeSQL: """
+            UPDATE pg_temp.\(table) s
+               SET zone_id = d.zone_id, zone_rule = d.zone_rule,
+                   owner_id = coalesce(d.named_owner, zu.user_id), owner_explicit = d.named_owner IS NOT NULL
+              FROM (SELECT x.row_no, n.user_id AS named_owner,
+                           coalesce(CASE WHEN c.zone_id IS NOT NULL THEN c.zone_id WHEN n.zone_id IS NOT NULL THEN n.zone_id
+                                         ELSE x.zone_id END, $2) AS zone_id,
+                           CASE WHEN c.zone_id IS NOT NULL THEN 'zone_column' WHEN n.zone_id IS NOT NULL THEN 'owner'
+                                WHEN x.zone_id IS NOT NULL THEN x.zone_rule ELSE 'creator' END AS zone_rule
+                      FROM pg_temp.\(table) x
+                      LEFT JOIN zones c ON \(byCode)
+                      LEFT JOIN users n ON \(byOwner)
+                     WHERE NOT x.done) d
+              LEFT JOIN users zu ON zu.tenant_id = $1 AND zu.zone_id = d.zone_id AND zu.deactivated_at IS NULL
+             WHERE s.row_no = d.row_no
+            """, binds: [PGBind(t), PGBind(session.zoneID)]))
         if hasZoneCode {
-            try connection.execute(PGQuery(unsafeSQL: """
-                UPDATE pg_temp.\(table) s SET zone_id = z.zone_id, zone_rule = 'zone_column'
-                  FROM zones z
-                 WHERE z.tenant_id = $1 AND lower(z.code) = lower(s.zone_code) AND s.zone_code IS NOT NULL AND NOT s.done
-                """, binds: [PGBind(t)]))
             try reject(
                 connection, code: "zone_not_found", column: PseudoField.zone.rawValue, raw: "s.zone_code",
                 message: "'no zone has the code ' || s.zone_code", where: "s.zone_code IS NOT NULL AND s.zone_rule IS DISTINCT FROM 'zone_column'")
         }
         if hasOwner {
-            try connection.execute(PGQuery(unsafeSQL: """
-                UPDATE pg_temp.\(table) s
-                   SET owner_id = u.user_id, owner_explicit = true,
-                       zone_id = CASE WHEN s.zone_rule = 'zone_column' THEN s.zone_id ELSE coalesce(u.zone_id, s.zone_id) END,
-                       zone_rule = CASE WHEN s.zone_rule = 'zone_column' OR u.zone_id IS NULL THEN s.zone_rule ELSE 'owner' END
-                  FROM users u
-                 WHERE u.tenant_id = $1 AND u.email = s.owner_email AND u.deactivated_at IS NULL AND NOT s.done
-                """, binds: [PGBind(t)]))
             try reject(
                 connection, code: "owner_not_found", column: PseudoField.owner.rawValue, raw: "s.owner_email",
-                message: "'no active user has the e-mail ' || s.owner_email", where: "s.owner_email IS NOT NULL AND s.owner_id IS NULL")
+                message: "'no active user has the e-mail ' || s.owner_email", where: "s.owner_email IS NOT NULL AND NOT s.owner_explicit")
         }
-        try connection.execute(PGQuery(unsafeSQL: """
-            UPDATE pg_temp.\(table) SET zone_id = $1, zone_rule = 'creator'
-             WHERE zone_id IS NULL AND NOT done
-            """, binds: [PGBind(session.zoneID)]))
         if let visible = session.visibleZoneIDs {
             try reject(
                 connection, code: "zone_out_of_scope", column: hasZoneCode ? PseudoField.zone.rawValue : nil,
@@ -102,13 +107,6 @@ struct ImportChecks {
                 message: "'the row belongs in zone ' || coalesce(s.zone_code, (SELECT z.code FROM zones z WHERE z.tenant_id = $3 AND z.zone_id = s.zone_id), '?') || ' (' || s.zone_rule || '), which is outside your scope'",
                 where: "NOT (s.zone_id = ANY ($4::uuid[]))", binds: [PGBind(t), PGBind(visible)])
         }
-        // The zone's user owns what nobody else was named for (one user per zone).
-        try connection.execute(PGQuery(unsafeSQL: """
-            UPDATE pg_temp.\(table) s SET owner_id = u.user_id
-              FROM users u
-             WHERE u.tenant_id = $1 AND u.zone_id = s.zone_id AND u.deactivated_at IS NULL
-               AND s.owner_id IS NULL AND NOT s.done
-            """, binds: [PGBind(t)]))
     }
 
     /// Account by CIF, else by folded name, among visible accounts and (workbooks) the accounts

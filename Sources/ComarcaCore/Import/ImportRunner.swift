@@ -117,6 +117,11 @@ final class ImportRun {
         let file = try SpreadsheetFile(url: url)
 
         var sheets = try chooseSheets(file)
+        // Staging tables live in this backend's local buffers (8 MB by default); a million staged
+        // rows updated by the checks would otherwise go back and forth to temporary files. Only
+        // settable before the session's first temporary table: a pooled connection that had one
+        // keeps what it has.
+        _ = try? connection.simpleQuery(unsafeSQL: "SET temp_buffers = '128MB'")
         // Stage and decide each sheet in dependency order, so later sheets can link to the
         // parents earlier ones are about to create.
         var decided: Set<ImportEntity> = []
@@ -133,7 +138,11 @@ final class ImportRun {
                 mode: ImportMode(rawValue: job.mode) ?? .create, match: job.match.flatMap(ImportMatchKey.init(rawValue:)),
                 stagedParents: decided)
             checks.createMissingParents = options.createMissingParents && sheets[i].entity != .activities
-            try inScope { try checks.run(on: $0) }
+            try inScope { c in
+                // Hash joins and groupings over every staged row stay in memory.
+                try c.simpleQuery(unsafeSQL: "SET LOCAL work_mem = '64MB'")
+                try checks.run(on: c)
+            }
             decided.insert(sheets[i].entity)
         }
         let total = sheets.reduce(0) { $0 + $1.rows }
@@ -192,6 +201,7 @@ final class ImportRun {
             let bounds = try connection.query(PGQuery(unsafeSQL: "SELECT min(row_no), max(row_no) FROM pg_temp.\(sheet.shape.table) WHERE NOT done"))
                 .decode((Int?, Int?).self)[0]
             guard let low = bounds.0, let high = bounds.1 else { continue }
+            progress(ImportProgress(phase: .writing, sheet: sheet.name, rowsRead: total, rowsWritten: written, rowsTotal: total))
             var lower = low
             while lower <= high {
                 let upper = lower + batchSize - 1

@@ -207,10 +207,8 @@ struct ImportWriter {
             SELECT $1, $2, $3, s.row_no, $4, '\(shape.entity.table)', 'created', s.target_id, s.zone_id, s.zone_rule
               FROM pg_temp.\(table) s WHERE \(inBatch) AND s.action = 'create'
             """) }
-        _ = try run("""
-            UPDATE pg_temp.\(table) s SET done = true WHERE \(inBatch)
-              AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL AND $3::int IS NOT NULL AND $4::uuid IS NOT NULL
-            """)
+        // The staged rows are not marked done: batches are disjoint ranges, each written once per
+        // run, and a resumed run learns what is done from import_rows.
         return counts
     }
 }
