@@ -148,7 +148,10 @@ struct ImportCommand: ParsableCommand {
                 let bar = ProgressBar()
                 let finished: ImportJobView
                 do {
-                    finished = try ImportService.run(session, jobID: created.id, on: connection, batchSize: batchSize) { bar.show($0) }
+                    // A second connection writes the search tokens of each batch while the next is written.
+                    let tokens = dryRun ? nil : try actor.connectAsApp()
+                    finished = try ImportService.run(
+                        session, jobID: created.id, on: connection, tokenConnection: tokens, batchSize: batchSize) { bar.show($0) }
                     bar.end()
                 } catch let error as CoreError {
                     bar.end()
@@ -297,7 +300,8 @@ struct ImportCommand: ParsableCommand {
                 let creator = try connection.transaction(settings: probe.accessScope.settings) { try ImportService.get(probe, id: id, on: $0) }.createdBy
                 let session = try SessionLoader.load(tenantID: probe.tenantID, userID: creator, on: connection)
                 let bar = ProgressBar()
-                let finished = try ImportService.run(session, jobID: id, on: connection, batchSize: batchSize) { bar.show($0) }
+                let finished = try ImportService.run(
+                    session, jobID: id, on: connection, tokenConnection: try actor.connectAsApp(), batchSize: batchSize) { bar.show($0) }
                 bar.end()
                 ImportCommand.printJob(finished)
                 if finished.status != "completed" { throw ExitCode(1) }

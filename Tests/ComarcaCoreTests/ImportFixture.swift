@@ -48,6 +48,8 @@ struct ImportFixture {
 
     let database: TestDatabase
     let app: PGConnection
+    /// The second connection an import writes search tokens on, as the CLI's.
+    let tokens: PGConnection
     let owner: PGConnection
     let tenantID: UUID
     let zones: [String: UUID]
@@ -76,7 +78,7 @@ struct ImportFixture {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
             try body(ImportFixture(
-                database: database, app: app, owner: owner, tenantID: tenantID, zones: Dictionary(uniqueKeysWithValues: zones),
+                database: database, app: app, tokens: try database.connectAsApp(), owner: owner, tenantID: tenantID, zones: Dictionary(uniqueKeysWithValues: zones),
                 admin: try session("ana@acme.es"), importer: try session("inaki@acme.es"), bio: try session("aitor@acme.es"),
                 directory: directory))
         }
@@ -104,7 +106,8 @@ struct ImportFixture {
             try ImportService.create(session, request, on: tx)
         }
         do {
-            return try ImportService.run(session, jobID: job.id, on: app, batchSize: batchSize)
+            // As the CLI runs it: tokens of each batch on a second connection (sql/0019).
+            return try ImportService.run(session, jobID: job.id, on: app, tokenConnection: tokens, batchSize: batchSize)
         } catch {
             return try app.transaction(settings: session.accessScope.settings) { tx in try ImportService.get(session, id: job.id, on: tx) }
         }
@@ -132,6 +135,25 @@ struct ImportFixture {
 
     func asOperator<T>(_ body: (PGConnection) throws -> T) throws -> T {
         try owner.transaction(settings: AccessScope.operator_(tenantID: tenantID).settings, body)
+    }
+
+    /// Records of the tenant whose search tokens are not exactly their words (none, missing or extra).
+    func recordsWithWrongTokens() throws -> Int {
+        try asOperator { tx in
+            try tx.query("""
+                SELECT count(*) FROM records r
+                 WHERE r.tenant_id = \(tenantID)
+                   AND ARRAY(SELECT t.token FROM record_search_tokens t
+                              WHERE t.tenant_id = r.tenant_id AND t.record_id = r.record_id AND t.zone_id = r.zone_id ORDER BY 1)
+                       IS DISTINCT FROM
+                       ARRAY(SELECT w FROM comarca.record_search_words(r.display_name, r.first_name, r.last_name, r.company_name,
+                                                                      r.email, r.phone, r.tax_id) w ORDER BY 1)
+                """).scalar(Int.self)
+        }
+    }
+
+    func tokenCount() throws -> Int {
+        try asOperator { try $0.query("SELECT count(*) FROM record_search_tokens WHERE tenant_id = \(tenantID)").scalar(Int.self) }
     }
 
     func count(_ table: String, _ filter: PGQuery = "true") throws -> Int {

@@ -7,9 +7,13 @@ extension ImportService {
     /// its own transactions. Returns the finished job. A job another process is running is a
     /// `conflict`. A crash leaves the job `running`; running it again resumes it: rows already
     /// written are recognised (import_rows) and never written twice.
+    ///
+    /// With `tokenConnection` (another idle connection of the same user), the search tokens of
+    /// the records each batch creates are written on it while the next batch is written
+    /// (ImportTokenWriter); without, the records trigger writes them inside each batch.
     public static func run(
-        _ session: Session, jobID: UUID, on connection: PGConnection, batchSize: Int = 20_000,
-        progress: @escaping (ImportProgress) -> Void = { _ in }
+        _ session: Session, jobID: UUID, on connection: PGConnection, tokenConnection: PGConnection? = nil,
+        batchSize: Int = 20_000, progress: @escaping (ImportProgress) -> Void = { _ in }
     ) throws -> ImportJobView {
         let lockKey = "comarca.import:" + jobID.uuidString.lowercased()
         let locked = try connection.query("SELECT pg_try_advisory_lock(hashtextextended(\(lockKey), 0))").scalar(Bool.self)
@@ -20,6 +24,7 @@ extension ImportService {
         let job = try connection.transaction(settings: scope) { try get(session, id: jobID, on: $0) }
         guard !job.isFinished else { return job }
         let run = ImportRun(session: session, job: job, connection: connection, batchSize: batchSize, progress: progress)
+        run.tokenWriter = tokenConnection.map { ImportTokenWriter(connection: $0, session: session, jobID: jobID) }
         // An uploaded file (owned by the job) goes once the job has reached an end; a job left
         // running by a lost connection keeps it for its resume.
         defer {
@@ -32,6 +37,12 @@ extension ImportService {
         do {
             try run.execute()
         } catch {
+            // Tokens in flight finish before the job is marked (their connection is the caller's),
+            // and the records written so far get theirs even if the job now ends here.
+            if let tokens = run.tokenWriter {
+                tokens.finish()
+                _ = try? connection.transaction(settings: scope) { try ImportTokenWriter.writeMissing(session: session, jobID: jobID, on: $0) }
+            }
             let message: String
             switch error {
             case let error as CoreError: message = error.message
@@ -65,6 +76,7 @@ final class ImportRun {
     var sourcePath: String?
     var warnings: [ImportJobView.Warning] = []
     var stagedTables: [String] = []
+    var tokenWriter: ImportTokenWriter?
 
     /// One sheet staged and decided.
     struct Sheet {
@@ -107,7 +119,8 @@ final class ImportRun {
         guard FileManager.default.fileExists(atPath: sourcePath) else {
             throw CoreError(.notFound, "\(job.fileName) is no longer at \(sourcePath); run the import again with the file")
         }
-        if job.rowsDone > 0 || job.startedAt != nil {
+        let resuming = job.rowsDone > 0 || job.startedAt != nil
+        if resuming {
             // Resuming: the rows already written came from this exact file.
             let (sha, _) = try ImportService.fingerprint(url)
             guard sha == job.fileSha256 else {
@@ -195,9 +208,14 @@ final class ImportRun {
             return
         }
 
+        if resuming {
+            // Records an interrupted run committed without their tokens (sql/0019) get them now.
+            try inScope { try ImportTokenWriter.writeMissing(session: session, jobID: job.id, on: $0) }
+        }
         var written = 0
         for sheet in sheets {
             let writer = makeWriter(sheet)
+            let writesRecords = sheet.entity == .records || sheet.entity == .contacts
             let bounds = try connection.query(PGQuery(unsafeSQL: "SELECT min(row_no), max(row_no) FROM pg_temp.\(sheet.shape.table) WHERE NOT done"))
                 .decode((Int?, Int?).self)[0]
             guard let low = bounds.0, let high = bounds.1 else { continue }
@@ -206,17 +224,29 @@ final class ImportRun {
             while lower <= high {
                 let upper = lower + batchSize - 1
                 if try cancelRequested() {
+                    try finishTokens()
                     try inScope { try finish(status: "cancelled", counts: nil, rowsDone: nil, on: $0) }
                     return
                 }
-                let counts = try writeBatch(writer, lower: lower, upper: upper)
+                // Tokens on the second connection while the next batch is written, unless it failed.
+                let tokens = writesRecords && tokenWriter?.failed == false ? tokenWriter : nil
+                let counts = try writeBatch(writer, lower: lower, upper: upper, deferTokens: tokens != nil)
+                tokens?.batchWritten(sheetIndex: sheet.index, lower: lower, upper: upper)
                 written += counts.total
                 progress(ImportProgress(phase: .writing, sheet: sheet.name, rowsRead: total, rowsWritten: written, rowsTotal: total))
                 lower = upper + 1
             }
         }
+        try finishTokens()
         try inScope { try finish(status: "completed", counts: nil, rowsDone: nil, on: $0) }
         progress(ImportProgress(phase: .finished, sheet: nil, rowsRead: total, rowsWritten: written, rowsTotal: total))
+    }
+
+    /// Waits for the tokens in flight; if the token connection failed, the records it left
+    /// without tokens get them here.
+    private func finishTokens() throws {
+        guard let tokenWriter, !tokenWriter.finish() else { return }
+        try inScope { try ImportTokenWriter.writeMissing(session: session, jobID: job.id, on: $0) }
     }
 
     private func makeWriter(_ sheet: Sheet) -> ImportWriter {
@@ -452,10 +482,11 @@ final class ImportRun {
     /// One batch in one transaction with the job's progress. If the batch fails (a row breaks a
     /// constraint the checks could not foresee, e.g. a concurrent insert), its rows are retried
     /// one by one so the good ones still commit and the bad one is reported.
-    private func writeBatch(_ writer: ImportWriter, lower: Int, upper: Int) throws -> ImportWriter.Counts {
+    private func writeBatch(_ writer: ImportWriter, lower: Int, upper: Int, deferTokens: Bool) throws -> ImportWriter.Counts {
+        let settings = deferTokens ? scope + [ImportTokenWriter.deferTokens] : scope
         // Rows and the job's counts commit together.
         func commit(_ lower: Int, _ upper: Int) throws -> ImportWriter.Counts {
-            try inScope { c in
+            try connection.transaction(settings: settings) { c in
                 let counts = try writer.write(lower: lower, upper: upper, on: c)
                 try bump(counts, on: c)
                 return counts
