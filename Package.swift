@@ -128,7 +128,7 @@ let package = Package(
         .testTarget(
             name: "ComarcaHTTPTests",
             dependencies: [
-                "ComarcaHTTP", "ComarcaCore", "PGClient", "ComarcaTestSupport",
+                "ComarcaHTTP", "ComarcaCore", "PGClient", "Spreadsheet", "ComarcaTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],

@@ -62,6 +62,30 @@ public final class PGPool: Service, Sendable {
         }
     }
 
+    /// Runs `body` with two connections of its own (work that keeps a second session busy while
+    /// the first writes, e.g. an import's search tokens), on one pool thread. Both are returned,
+    /// or discarded if broken, afterwards.
+    public func withConnectionPair<T: Sendable>(_ body: @escaping @Sendable (PGConnection, PGConnection) throws -> T) async throws -> T {
+        let first = try await acquire()
+        let second: PGConnection
+        do {
+            second = try await acquire()
+        } catch {
+            await release(first)
+            throw error
+        }
+        do {
+            let value = try await threads.runIfActive { try body(first, second) }
+            await release(first)
+            await release(second)
+            return value
+        } catch {
+            await release(first)
+            await release(second)
+            throw error
+        }
+    }
+
     /// Runs `body` in one transaction with the given transaction-local settings.
     public func withTransaction<T: Sendable>(
         settings: [PGSetting] = [], _ body: @escaping @Sendable (PGConnection) throws -> T

@@ -163,6 +163,9 @@ struct ImportsHTTPTests {
             #expect(job["fileKind"] as? String == "csv")
             #expect(try await Self.spoolIsEmpty(runner), "the upload stayed in the spool after the job")
             #expect(try await Self.recordNames(client, f).isSuperset(of: ["Iñaki Muñoz", "Lucía Gómez"]))
+            // Searchable at once: the job wrote their search tokens on its second connection.
+            let found = try Self.json(try await client.send(.get, "/v1/records?q=munoz%20talleres", token: admin))
+            #expect((found["items"] as? [[String: Any]] ?? []).compactMap { $0["displayName"] as? String } == ["Iñaki Muñoz"])
 
             // The list shows it, newest first.
             let list = try Self.json(try await client.send(.get, "/v1/imports", token: admin))

@@ -305,9 +305,7 @@ struct ImportsWorkbookHTTPTests {
             let failure = try #require(job["failure"] as? String, "\(job)")
             #expect(failure.hasPrefix("roto.xlsx"), "\(failure)")
             #expect(failure.contains("is not an Excel workbook") && failure.contains("save it from Excel as .xlsx"), "\(failure)")
-            withKnownIssue("the engine prefixes the file name to a SpreadsheetError's message, which already names it") {
-                #expect(failure.components(separatedBy: "roto.xlsx").count == 2, "\(failure)")
-            }
+            #expect(failure.components(separatedBy: "roto.xlsx").count == 2, "the file is named once: \(failure)")
             #expect(HTTP.counts(job) == ["created": 0, "updated": 0, "skipped": 0, "rejected": 0], "\(job)")
             #expect(try f.snapshotOfA() == before)
             #expect(try await HTTP.spoolIsEmpty(runner))

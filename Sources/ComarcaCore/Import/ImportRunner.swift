@@ -46,7 +46,9 @@ extension ImportService {
             let message: String
             switch error {
             case let error as CoreError: message = error.message
-            case let error as SpreadsheetError: message = "\(job.fileName): \(error.description)"
+            case let error as SpreadsheetError:
+                // Most reader errors name the file already.
+                message = error.description.contains(job.fileName) ? error.description : "\(job.fileName): \(error.description)"
             case let error as PGError: message = "database error: \(error.description)"
             default: message = "\(error)"
             }
@@ -57,6 +59,8 @@ extension ImportService {
                     """)
             }
             run.dropStaging()
+            // A file the reader refuses is the importer's problem, said as such to every caller.
+            if error is SpreadsheetError { throw CoreError(.invalidInput, message) }
             throw error
         }
         run.dropStaging()

@@ -44,12 +44,17 @@ public final class ImportJobRunner: Sendable {
     let database: Database
     let logger: Logger
     private let slots: JobSlots
+    private let pairs: Bool
 
     public init(database: Database, settings: ImportSettings = .fromEnvironment(), logger: Logger = Logger(label: "comarca.import")) {
         self.database = database
         self.settings = settings
         self.logger = logger
-        self.slots = JobSlots(settings.maxConcurrentJobs ?? max(1, database.pool.configuration.maxConnections / 2))
+        // A job holds two connections (its batches and their search tokens) when the pool can
+        // spare them and still serve requests; jobs beyond the slots wait.
+        let pool = database.pool.configuration.maxConnections
+        self.pairs = pool >= 4
+        self.slots = JobSlots(settings.maxConcurrentJobs ?? max(1, pairs ? pool / 4 : pool / 2))
     }
 
     /// Starts `jobID` in the background; `upload` is the spool directory to remove once the job is over.
@@ -98,7 +103,9 @@ public final class ImportJobRunner: Sendable {
             var locked = false
             do {
                 let batchSize = settings.batchSize
-                let job = try await withConnection { try ImportService.run(session, jobID: jobID, on: $0, batchSize: batchSize) }
+                let job = try await withConnections { connection, tokens in
+                    try ImportService.run(session, jobID: jobID, on: connection, tokenConnection: tokens, batchSize: batchSize)
+                }
                 finished = job.isFinished
                 metadata["status"] = .string(job.status)
                 metadata["rows"] = .stringConvertible(job.rowsTotal ?? 0)
@@ -130,12 +137,14 @@ public final class ImportJobRunner: Sendable {
         if finished, let upload { removeUpload(upload) }
     }
 
-    /// A pool connection for a whole job; waits for one rather than failing when the pool is busy.
-    private func withConnection<T: Sendable>(_ body: @escaping @Sendable (PGConnection) throws -> T) async throws -> T {
+    /// Pool connections for a whole job (a second one for search tokens when the pool has room);
+    /// waits for them rather than failing when the pool is busy.
+    private func withConnections<T: Sendable>(_ body: @escaping @Sendable (PGConnection, PGConnection?) throws -> T) async throws -> T {
         var attempt = 0
         while true {
             do {
-                return try await database.pool.withConnection(body)
+                if pairs { return try await database.pool.withConnectionPair { try body($0, $1) } }
+                return try await database.pool.withConnection { try body($0, nil) }
             } catch let error as PGError where error.kind == .poolTimeout && attempt < 120 {
                 attempt += 1
                 try await Task.sleep(for: .seconds(1))
