@@ -149,7 +149,9 @@ struct ImportCommand: ParsableCommand {
                 let finished: ImportJobView
                 do {
                     // A second connection writes the search tokens of each batch while the next is written.
-                    let tokens = dryRun ? nil : try actor.connectAsApp()
+                    // COMARCA_BENCH_INLINE_TOKENS=1 keeps them inside the batches (to measure the difference).
+                    let inline = ProcessInfo.processInfo.environment["COMARCA_BENCH_INLINE_TOKENS"] != nil
+                    let tokens = dryRun || inline ? nil : try actor.connectAsApp()
                     finished = try ImportService.run(
                         session, jobID: created.id, on: connection, tokenConnection: tokens, batchSize: batchSize) { bar.show($0) }
                     bar.end()

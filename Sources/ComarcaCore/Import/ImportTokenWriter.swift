@@ -59,6 +59,9 @@ final class ImportTokenWriter: @unchecked Sendable {
     /// Tokens for the records this job created (rows `lower...upper` of a sheet, or all of them),
     /// computed from the committed records as the trigger would. `onlyMissing` limits it to
     /// records without any token (a resume after a crash between a batch and its tokens).
+    /// A batch's records are new: their tokens are plain inserts (ON CONFLICT's speculative
+    /// insertion cost a third more). Should an update have tokenised one of them meanwhile, the
+    /// batch fails on the duplicate and `writeMissing` covers the rest.
     static func tokensOfCreatedRecords(
         session: Session, jobID: UUID, sheetIndex: Int?, lower: Int, upper: Int, onlyMissing: Bool
     ) -> PGQuery {
@@ -72,7 +75,7 @@ final class ImportTokenWriter: @unchecked Sendable {
              WHERE i.tenant_id = $1 AND i.job_id = $2 AND ($3::int IS NULL OR i.sheet_index = $3)
                AND i.row_number BETWEEN $4 AND $5 AND i.entity = 'records' AND i.action = 'created'
                AND (NOT $6 OR NOT EXISTS (SELECT 1 FROM record_search_tokens t WHERE t.tenant_id = r.tenant_id AND t.record_id = r.record_id))
-            ON CONFLICT DO NOTHING
+            \(onlyMissing ? "ON CONFLICT DO NOTHING" : "")
             """, binds: [PGBind(session.tenantID), PGBind(jobID), PGBind(sheetIndex), PGBind(lower), PGBind(upper), PGBind(onlyMissing)])
         query.reusesPlan = false
         return query
