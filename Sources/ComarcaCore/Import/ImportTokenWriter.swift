@@ -61,7 +61,8 @@ final class ImportTokenWriter: @unchecked Sendable {
     /// records without any token (a resume after a crash between a batch and its tokens).
     /// A batch's records are new: their tokens are plain inserts (ON CONFLICT's speculative
     /// insertion cost a third more). Should an update have tokenised one of them meanwhile, the
-    /// batch fails on the duplicate and `writeMissing` covers the rest.
+    /// batch fails on the duplicate and `writeMissing` covers the rest. A batch's rows are a range
+    /// of import_rows' key (a filter on the sheet would read every created row of the job).
     static func tokensOfCreatedRecords(
         session: Session, jobID: UUID, sheetIndex: Int?, lower: Int, upper: Int, onlyMissing: Bool
     ) -> PGQuery {
@@ -72,7 +73,7 @@ final class ImportTokenWriter: @unchecked Sendable {
               JOIN records r ON r.tenant_id = i.tenant_id AND r.record_id = i.target_id
              CROSS JOIN LATERAL comarca.record_search_words(
                    r.display_name, r.first_name, r.last_name, r.company_name, r.email, r.phone, r.tax_id) AS w(word)
-             WHERE i.tenant_id = $1 AND i.job_id = $2 AND ($3::int IS NULL OR i.sheet_index = $3)
+             WHERE i.tenant_id = $1 AND i.job_id = $2 AND \(sheetIndex == nil ? "$3::int IS NULL" : "i.sheet_index = $3")
                AND i.row_number BETWEEN $4 AND $5 AND i.entity = 'records' AND i.action = 'created'
                AND (NOT $6 OR NOT EXISTS (SELECT 1 FROM record_search_tokens t WHERE t.tenant_id = r.tenant_id AND t.record_id = r.record_id))
             \(onlyMissing ? "ON CONFLICT DO NOTHING" : "")
