@@ -280,6 +280,25 @@ struct ImportsHTTPTests {
         }
     }
 
+    @Test("a left-behind job whose creator was deactivated is marked failed, saying why, and not tried at every start")
+    func resumeOfDeactivatedCreatorFails() async throws {
+        try await Self.withApp { f, client, runner in
+            let queued = try Self.queuedJob(f, runner)
+            let owner = try f.database.connectAsOwner()
+            try owner.transaction(settings: AccessScope.operator_(tenantID: f.a.id).settings) { tx in
+                try tx.execute("UPDATE users SET deactivated_at = now(), zone_id = NULL WHERE tenant_id = \(f.a.id) AND user_id = \(try #require(f.a.users["admin"]))")
+            }
+            #expect(try await runner.resumeInterrupted() == 0)
+            let failed = try owner.transaction(settings: AccessScope.operator_(tenantID: f.a.id).settings) { tx in
+                try tx.query("SELECT status, failure FROM import_jobs WHERE tenant_id = \(f.a.id) AND job_id = \(queued.id)").decode((String, String?).self)[0]
+            }
+            #expect(failed.0 == "failed")
+            #expect(failed.1?.contains("can no longer act") == true, "\(failed)")
+            #expect(try await runner.resumeInterrupted() == 0)
+            _ = client
+        }
+    }
+
     // MARK: - Bad uploads and limits
 
     @Test("rejects a legacy .xls with a 400 problem that says to save it as .xlsx, and leaves no file behind")

@@ -82,10 +82,22 @@ public final class ImportJobRunner: Sendable {
                 logger.info("resuming import", metadata: metadata)
                 start(session, jobID: jobID, upload: nil)
                 started += 1
+            } catch let error as CoreError {
+                // The user who started it was deactivated (or the tenant suspended): nobody may
+                // act as them, so the job ends here, saying why, instead of waiting for every
+                // restart. What it wrote stays (undo removes it).
+                logger.warning("cannot resume import: its creator has no session; marking it failed", metadata: metadata.merging(["error": "\(error.message)"]) { $1 })
+                _ = try? await database.pool.withTransaction(settings: AccessScope.operator_(tenantID: tenantID).settings) { c in
+                    try c.execute("""
+                        UPDATE import_jobs
+                           SET status = 'failed', finished_at = now(), heartbeat_at = now(),
+                               failure = 'the user who started this import can no longer act (deactivated, or the company suspended); it was not resumed. Rows written before stay; undo the import to remove them, or import the rest as another user.'
+                         WHERE tenant_id = \(tenantID) AND job_id = \(jobID) AND status IN ('queued', 'running')
+                        """)
+                }
             } catch {
-                // The user who started it is gone or deactivated (or the tenant suspended): it
-                // waits, and an admin can cancel it.
-                logger.warning("cannot resume import: its creator has no session", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+                // Not the creator's fault (e.g. the database went away): tried again at next start.
+                logger.warning("cannot resume import now", metadata: metadata.merging(["error": "\(error)"]) { $1 })
             }
         }
         removeEmptyUploadDirectories()
