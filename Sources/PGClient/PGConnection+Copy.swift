@@ -63,48 +63,45 @@ extension PGConnection {
 /// Writes COPY text-format data: one row per line, TAB between fields, `\N` for NULL.
 public final class PGCopyWriter {
     private let connection: PGConnection
-    private var buffer: [UInt8] = []
+    private var encoder: PGCopyEncoder
     private let chunkSize = 64 * 1024
     public private(set) var rowsWritten = 0
 
     init(connection: PGConnection) {
         self.connection = connection
-        buffer.reserveCapacity(chunkSize + 4096)
+        self.encoder = PGCopyEncoder(capacity: chunkSize + 4096)
     }
 
     /// Appends one row, escaping backslash, TAB, newline and carriage return in each field.
     public func writeRow(_ fields: [String?]) throws {
-        for (i, field) in fields.enumerated() {
-            if i > 0 { buffer.append(0x09) }
-            guard let field else {
-                buffer.append(0x5C)
-                buffer.append(UInt8(ascii: "N"))
-                continue
-            }
-            for byte in field.utf8 {
-                switch byte {
-                case 0x5C: buffer.append(0x5C); buffer.append(0x5C)
-                case 0x09: buffer.append(0x5C); buffer.append(UInt8(ascii: "t"))
-                case 0x0A: buffer.append(0x5C); buffer.append(UInt8(ascii: "n"))
-                case 0x0D: buffer.append(0x5C); buffer.append(UInt8(ascii: "r"))
-                default: buffer.append(byte)
-                }
-            }
-        }
-        buffer.append(0x0A)
+        for field in fields { encoder.append(field) }
+        encoder.endRow()
         rowsWritten += 1
-        if buffer.count >= chunkSize { try flush() }
+        if encoder.count >= chunkSize { try flush() }
     }
 
     /// Appends bytes already in the COPY format of the statement (text, CSV or binary).
     public func writeRaw(_ bytes: some Sequence<UInt8>) throws {
-        buffer.append(contentsOf: bytes)
-        if buffer.count >= chunkSize { try flush() }
+        encoder.appendRaw(bytes)
+        if encoder.count >= chunkSize { try flush() }
+    }
+
+    /// Sends the rows `encoder` holds (after anything written before) and empties it, keeping
+    /// its memory for the next rows. Callers encode a few dozen KiB between calls.
+    public func write(_ encoder: inout PGCopyEncoder) throws {
+        try flush()
+        try send(encoder.bytes)
+        rowsWritten += encoder.rows
+        encoder.removeAll()
     }
 
     func flush() throws {
-        guard !buffer.isEmpty else { return }
-        try buffer.withUnsafeBytes { try connection.putCopyData($0) }
-        buffer.removeAll(keepingCapacity: true)
+        guard encoder.count > 0 else { return }
+        try send(encoder.bytes)
+        encoder.removeAll()
+    }
+
+    private func send(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try connection.putCopyData($0) }
     }
 }
