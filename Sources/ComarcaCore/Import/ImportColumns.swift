@@ -26,6 +26,19 @@ enum PseudoField: String, CaseIterable, Sendable {
     /// Activities: the record they belong to (external id, e-mail or tax id).
     case record
 
+    /// Position in `allCases`: a converted row keeps its pseudo fields in an array.
+    var slot: Int {
+        switch self {
+        case .externalID: 0
+        case .zone: 1
+        case .owner: 2
+        case .account: 3
+        case .stage: 4
+        case .disqualifiedReason: 5
+        case .record: 6
+        }
+    }
+
     var labels: [String] {
         switch self {
         case .externalID: ["external_id", "external id", "id externo", "codigo externo", "referencia", "ref", "id"]

@@ -372,28 +372,41 @@ final class ImportRun {
         let shape = sheet.shape
         try connection.simpleQuery(unsafeSQL: shape.createSQL)
         stagedTables.append(shape.table)
-        let customKeys = specs.customKeys
-        let unlabeled = Set(plan.columns.filter { $0.target == nil && !$0.skipped && plan.headers.indices.contains($0.index) && plan.headers[$0.index].trimmingCharacters(in: .whitespaces).isEmpty }.map(\.index))
         let width = plan.headers.count
+        // Columns under an empty header that nothing maps: their data is reported, not imported.
+        var unlabeled = [Bool](repeating: false, count: width)
+        for column in plan.columns where column.target == nil && !column.skipped && plan.headers.indices.contains(column.index)
+            && plan.headers[column.index].trimmingCharacters(in: .whitespaces).isEmpty
+        {
+            unlabeled[column.index] = true
+        }
         var strayColumns: Set<Int> = []
         var pendingTotals: [SheetRow] = []
         var count = 0
         let sheetName = sheet.name
+        let postalSlot = postalKey.flatMap { converter.slots[$0] }
+        let provinceSlot = provinceKey.flatMap { converter.slots[$0] }
+        var zoneIDs: [UUID: String] = [:]
+        var converted = converter.makeRow()
+        var rowEncoder = ImportStageShape.RowEncoder(shape: shape, slots: converter.slots, customKeys: specs.customKeys)
+        var encoder = PGCopyEncoder()
 
         try connection.copyFrom(PGQuery(unsafeSQL: shape.copySQL)) { writer in
             func emit(_ row: SheetRow) throws {
-                for (i, cell) in row.cells.enumerated() where !cell.isEmpty && (i >= width || unlabeled.contains(i)) {
+                for (i, cell) in row.cells.enumerated() where (i >= width || unlabeled[i]) && !cell.isEmpty {
                     strayColumns.insert(i)
                 }
-                let converted = converter.convert(row)
-                var zone: (UUID, String)?
-                if !zoneRules.isEmpty, shape.entity != .activities, converted.pseudo[.zone] == nil, converted.pseudo[.owner] == nil,
-                    let decision = zoneRules.assign(
-                        postalCode: postalKey.flatMap { converted.text($0) }, province: provinceKey.flatMap { converted.text($0) })
+                converter.convert(row, into: &converted)
+                var zone: (id: String, rule: String)?
+                if !zoneRules.isEmpty, shape.entity != .activities, converted[pseudo: .zone] == nil, converted[pseudo: .owner] == nil,
+                    let decision = zoneRules.assign(postalCode: converted.text(postalSlot), province: converted.text(provinceSlot))
                 {
-                    zone = (decision.zoneID, decision.rule)
+                    let id = zoneIDs[decision.zoneID] ?? decision.zoneID.uuidString.lowercased()
+                    zoneIDs[decision.zoneID] = id
+                    zone = (id, decision.rule)
                 }
-                try writer.writeRow(shape.fields(converted, customKeys: customKeys, zone: zone))
+                rowEncoder.encode(converted, zone: zone, into: &encoder)
+                if encoder.count >= 64 * 1024 { try writer.write(&encoder) }
                 count += 1
                 if count % 50_000 == 0 {
                     progress(ImportProgress(phase: .reading, sheet: sheetName, rowsRead: count, rowsWritten: 0, rowsTotal: nil))
@@ -412,6 +425,7 @@ final class ImportRun {
             }
             for row in head[(headerIndex + 1)...] { try consider(row) }
             while let row = try reader.nextRow() { try consider(row) }
+            try writer.write(&encoder)
         }
         for total in pendingTotals {
             warnings.append(.init(code: "total_row", message: "row \(total.number) looks like a total line and was not imported", row: total.number))

@@ -2,27 +2,72 @@ public import Foundation
 import PGClient
 public import Spreadsheet
 
-/// One source row after conversion: normalised values by field key, import targets by name,
-/// and what was found wrong.
+/// Field keys numbered densely, so a converted row keeps its values in an array instead of a
+/// dictionary (an import converts a million rows).
+struct ImportFieldSlots {
+    private(set) var keys: [String] = []
+    private var byKey: [String: Int] = [:]
+
+    init(_ specs: FieldSpecSet) {
+        for spec in specs.fields { add(spec.key) }
+    }
+
+    var count: Int { keys.count }
+
+    subscript(key: String) -> Int? { byKey[key] }
+
+    @discardableResult
+    mutating func add(_ key: String) -> Int {
+        if let slot = byKey[key] { return slot }
+        byKey[key] = keys.count
+        keys.append(key)
+        return keys.count - 1
+    }
+}
+
+/// One source row after conversion: normalised values by field slot, import targets by pseudo
+/// field, and what was found wrong. The converter refills one of these for every row.
 struct ConvertedRow {
     var number: Int
-    var raw: [String]
-    var values: [String: FieldValue] = [:]
-    var pseudo: [PseudoField: String] = [:]
+    /// The source cells; the staged `raw` is `width` of them (missing ones empty).
+    var cells: [CellValue]
+    var width: Int
+    /// By `ImportFieldSlots` slot; nil: no value.
+    var values: [FieldValue?]
+    /// By `PseudoField.slot`.
+    var pseudo: [String?]
     var issues: [ImportIssue] = []
     /// Problems that reject the row only if it turns out to create (e.g. a required field that an
     /// update may leave as it is).
     var createIssues: [ImportIssue] = []
 
+    init(slots: Int) {
+        number = 0
+        cells = []
+        width = 0
+        values = Array(repeating: nil, count: slots)
+        pseudo = Array(repeating: nil, count: PseudoField.allCases.count)
+    }
+
     var bad: Bool { issues.contains { $0.severity == "error" } }
 
-    func text(_ key: String) -> String? {
-        switch values[key] {
-        case .none, .null: nil
-        case .string(let s): s.isEmpty ? nil : s
-        case .some(let value): value.plainText
+    subscript(pseudo field: PseudoField) -> String? {
+        get { pseudo[field.slot] }
+        set { pseudo[field.slot] = newValue }
+    }
+
+    /// The value's text, nil when there is none (or it is the empty string).
+    func text(_ slot: Int?) -> String? {
+        guard let slot else { return nil }
+        switch values[slot] {
+        case .none, .null: return nil
+        case .string(let s): return s.isEmpty ? nil : s
+        case .some(let value): return value.plainText
         }
     }
+
+    /// The raw cells as staged: every cell's display text, `width` of them.
+    var raw: [String] { (0..<width).map { $0 < cells.count ? cells[$0].displayText : "" } }
 }
 
 /// The per-entity shape of the temporary staging table and how a converted row fills it.
@@ -77,46 +122,6 @@ struct ImportStageShape {
         "COPY pg_temp.\(table) (\(fedColumns.map(\.0).joined(separator: ", "))) FROM STDIN"
     }
 
-    /// The COPY fields of a converted row, in `fedColumns` order.
-    func fields(_ row: ConvertedRow, customKeys: Set<String>, zone: (UUID, String)?) -> [String?] {
-        var out: [String?] = [
-            String(row.number), row.raw.pgText, Self.issuesJSON(row.issues), row.bad ? "t" : "f",
-            Self.issuesJSON(row.createIssues),
-        ]
-        let custom = row.values.filter { customKeys.contains($0.key) && !$0.value.isEmpty }
-        let customJSON = custom.isEmpty ? nil : RecordSupport.customJSON(custom)
-        func p(_ field: PseudoField) -> String? { row.pseudo[field] }
-        switch entity {
-        case .records, .contacts:
-            let accountKey = p(.account)
-            let (accountTaxID, accountNameKey) = Self.accountKeys(accountKey)
-            out += [
-                row.text("first_name"), row.text("last_name"), row.text("company_name"),
-                RecordService.displayName(
-                    firstName: row.text("first_name"), lastName: row.text("last_name"), companyName: row.text("company_name"),
-                    email: row.text("email"), phone: row.text("phone")),
-                row.text("email"), row.text("phone"), row.text("tax_id"), row.text("source"), row.text("campaign_id"),
-                p(.externalID), p(.stage), p(.disqualifiedReason), customJSON,
-                p(.zone), zone.map { $0.0.uuidString.lowercased() }, zone?.1, p(.owner),
-                accountTaxID, accountNameKey, accountKey,
-            ]
-        case .accounts:
-            let name = row.text("name")
-            out += [
-                name, name.map(Normalize.folded), row.text("tax_id"), row.text("sector"), row.text("size"), row.text("province"),
-                customJSON, p(.zone), zone.map { $0.0.uuidString.lowercased() }, zone?.1,
-            ]
-        case .activities:
-            let accountKey = p(.account)
-            let (accountTaxID, accountNameKey) = Self.accountKeys(accountKey)
-            out += [
-                row.text("kind"), row.text("subject"), row.text("body"), row.text("due_at"), row.text("done_at"),
-                row.text("outcome"), p(.owner), p(.record), accountTaxID, accountNameKey, accountKey, nil, nil,
-            ]
-        }
-        return out
-    }
-
     /// An account named in a row: by its CIF when the text is one, else by its folded name.
     static func accountKeys(_ text: String?) -> (taxID: String?, nameKey: String?) {
         guard let text else { return (nil, nil) }
@@ -124,11 +129,213 @@ struct ImportStageShape {
         return (nil, Normalize.folded(text))
     }
 
+    /// `[{"code":…,"column":…,"message":…,"raw":…,"severity":…}]`: what JSONEncoder writes with
+    /// sorted keys and unescaped slashes (absent column and raw left out), written by hand
+    /// because rows with findings would otherwise pay ~20 µs each for an encoder.
     static func issuesJSON(_ issues: [ImportIssue]) -> String {
         guard !issues.isEmpty else { return "[]" }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(issues)) ?? Data("[]".utf8), as: UTF8.self)
+        var bytes: [UInt8] = []
+        appendIssuesJSON(issues, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    static func appendIssuesJSON(_ issues: [ImportIssue], to out: inout [UInt8]) {
+        guard !issues.isEmpty else {
+            out.append(UInt8(ascii: "["))
+            out.append(UInt8(ascii: "]"))
+            return
+        }
+        out.append(UInt8(ascii: "["))
+        for (i, issue) in issues.enumerated() {
+            out.append(contentsOf: i == 0 ? #"{"code":"#.utf8 : #",{"code":"#.utf8)
+            appendEncoderString(issue.code, to: &out)
+            if let column = issue.column {
+                out.append(contentsOf: #","column":"#.utf8)
+                appendEncoderString(column, to: &out)
+            }
+            out.append(contentsOf: #","message":"#.utf8)
+            appendEncoderString(issue.message, to: &out)
+            if let raw = issue.raw {
+                out.append(contentsOf: #","raw":"#.utf8)
+                appendEncoderString(raw, to: &out)
+            }
+            out.append(contentsOf: #","severity":"#.utf8)
+            appendEncoderString(issue.severity, to: &out)
+            out.append(UInt8(ascii: "}"))
+        }
+        out.append(UInt8(ascii: "]"))
+    }
+
+    /// A JSON string as JSONEncoder escapes it: `"` and `\`, `\b \t \n \f \r`, other control
+    /// characters as `\u00xx`; everything else (`/`, non-ASCII) as it is.
+    static func appendEncoderString(_ text: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        var text = text
+        text.withUTF8 { input in
+            var run = 0
+            for i in input.indices {
+                let byte = input[i]
+                guard byte < 0x20 || byte == 0x22 || byte == 0x5C else { continue }
+                if i > run { out.append(contentsOf: UnsafeBufferPointer(rebasing: input[run..<i])) }
+                run = i + 1
+                out.append(UInt8(ascii: "\\"))
+                switch byte {
+                case 0x22: out.append(UInt8(ascii: "\""))
+                case 0x5C: out.append(UInt8(ascii: "\\"))
+                case 0x08: out.append(UInt8(ascii: "b"))
+                case 0x09: out.append(UInt8(ascii: "t"))
+                case 0x0A: out.append(UInt8(ascii: "n"))
+                case 0x0C: out.append(UInt8(ascii: "f"))
+                case 0x0D: out.append(UInt8(ascii: "r"))
+                default:
+                    let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                    out.append(contentsOf: "u00".utf8)
+                    out.append(hex[Int(byte >> 4)])
+                    out.append(hex[Int(byte & 0xF)])
+                }
+            }
+            if run < input.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: input[run...])) }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+}
+
+extension ImportStageShape {
+    /// Writes converted rows as COPY lines in `fedColumns` order. Field slots and the sorted
+    /// custom keys are looked up once, not per row.
+    struct RowEncoder {
+        let shape: ImportStageShape
+        private let firstName, lastName, companyName, email, phone, taxID, source, campaignID: Int?
+        private let name, sector, size, province: Int?
+        private let kind, subject, body, dueAt, doneAt, outcome: Int?
+        /// Custom fields in key order, with their `"key":` prefixes.
+        private let custom: [(slot: Int, prefix: [UInt8])]
+        /// Reused for the JSON fields.
+        private var scratch: [UInt8] = []
+
+        init(shape: ImportStageShape, slots: ImportFieldSlots, customKeys: Set<String>) {
+            self.shape = shape
+            firstName = slots["first_name"]
+            lastName = slots["last_name"]
+            companyName = slots["company_name"]
+            email = slots["email"]
+            phone = slots["phone"]
+            taxID = slots["tax_id"]
+            source = slots["source"]
+            campaignID = slots["campaign_id"]
+            name = slots["name"]
+            sector = slots["sector"]
+            size = slots["size"]
+            province = slots["province"]
+            kind = slots["kind"]
+            subject = slots["subject"]
+            body = slots["body"]
+            dueAt = slots["due_at"]
+            doneAt = slots["done_at"]
+            outcome = slots["outcome"]
+            // The same order as FieldValue.jsonObject: keys sorted.
+            custom = customKeys.sorted().compactMap { key in
+                guard let slot = slots[key] else { return nil }
+                var prefix: [UInt8] = []
+                FieldValue.appendJSONString(key, to: &prefix)
+                prefix.append(UInt8(ascii: ":"))
+                return (slot, prefix)
+            }
+            scratch.reserveCapacity(1024)
+        }
+
+        /// One row; `zone` is the assigned zone's id (lower-case text) and rule.
+        mutating func encode(_ row: ConvertedRow, zone: (id: String, rule: String)?, into out: inout PGCopyEncoder) {
+            out.append(row.number)
+            out.beginArray()
+            for i in 0..<row.width {
+                if i < row.cells.count, case .text(let text) = row.cells[i] {
+                    out.appendArrayElement(text)
+                } else {
+                    out.appendArrayElement(i < row.cells.count ? row.cells[i].displayText : "")
+                }
+            }
+            out.endArray()
+            appendJSON(issues: row.issues, into: &out)
+            out.append(row.bad)
+            appendJSON(issues: row.createIssues, into: &out)
+            switch shape.entity {
+            case .records, .contacts:
+                let first = row.text(firstName), last = row.text(lastName), company = row.text(companyName)
+                let mail = row.text(email), phoneText = row.text(phone)
+                out.append(first)
+                out.append(last)
+                out.append(company)
+                out.append(RecordService.displayName(firstName: first, lastName: last, companyName: company, email: mail, phone: phoneText))
+                out.append(mail)
+                out.append(phoneText)
+                out.append(row.text(taxID))
+                out.append(row.text(source))
+                out.append(row.text(campaignID))
+                out.append(row[pseudo: .externalID])
+                out.append(row[pseudo: .stage])
+                out.append(row[pseudo: .disqualifiedReason])
+                appendCustom(row, into: &out)
+                out.append(row[pseudo: .zone])
+                out.append(zone?.id)
+                out.append(zone?.rule)
+                out.append(row[pseudo: .owner])
+                appendAccount(row[pseudo: .account], into: &out)
+            case .accounts:
+                let nameText = row.text(name)
+                out.append(nameText)
+                out.append(nameText.map(Normalize.folded))
+                out.append(row.text(taxID))
+                out.append(row.text(sector))
+                out.append(row.text(size))
+                out.append(row.text(province))
+                appendCustom(row, into: &out)
+                out.append(row[pseudo: .zone])
+                out.append(zone?.id)
+                out.append(zone?.rule)
+            case .activities:
+                out.append(row.text(kind))
+                out.append(row.text(subject))
+                out.append(row.text(body))
+                out.append(row.text(dueAt))
+                out.append(row.text(doneAt))
+                out.append(row.text(outcome))
+                out.append(row[pseudo: .owner])
+                out.append(row[pseudo: .record])
+                appendAccount(row[pseudo: .account], into: &out)
+                out.appendNull()
+                out.appendNull()
+            }
+            out.endRow()
+        }
+
+        private mutating func appendJSON(issues: [ImportIssue], into out: inout PGCopyEncoder) {
+            guard !issues.isEmpty else { return out.append("[]") }
+            scratch.removeAll(keepingCapacity: true)
+            ImportStageShape.appendIssuesJSON(issues, to: &scratch)
+            scratch.withUnsafeBufferPointer { out.append(utf8: $0) }
+        }
+
+        /// `{"key":value,…}` of the custom fields with a value, sorted by key; NULL when none has one.
+        private mutating func appendCustom(_ row: ConvertedRow, into out: inout PGCopyEncoder) {
+            scratch.removeAll(keepingCapacity: true)
+            for (slot, prefix) in custom {
+                guard let value = row.values[slot], !value.isEmpty else { continue }
+                scratch.append(scratch.isEmpty ? UInt8(ascii: "{") : UInt8(ascii: ","))
+                scratch.append(contentsOf: prefix)
+                value.appendJSON(to: &scratch)
+            }
+            guard !scratch.isEmpty else { return out.appendNull() }
+            scratch.append(UInt8(ascii: "}"))
+            scratch.withUnsafeBufferPointer { out.append(utf8: $0) }
+        }
+
+        private func appendAccount(_ account: String?, into out: inout PGCopyEncoder) {
+            let (accountTaxID, accountNameKey) = ImportStageShape.accountKeys(account)
+            out.append(accountTaxID)
+            out.append(accountNameKey)
+            out.append(account)
+        }
     }
 }
 
@@ -139,64 +346,156 @@ struct ImportRowConverter {
     let specs: FieldSpecSet
     let reader: ImportValueReader
     let mode: ImportMode
+    let slots: ImportFieldSlots
     /// Constants converted once.
-    private var constantValues: [String: FieldValue] = [:]
-    private var constantPseudo: [PseudoField: String] = [:]
+    private var constantValues: [FieldValue?]
+    private var constantPseudo: [String?]
     private(set) var planIssues: [ImportIssue] = []
+    /// The columns that feed a target, in the plan's order.
+    private var steps: [Step] = []
+    /// Mapping defaults of targets without a column, in the mapping's order; field values
+    /// converted once (the same text gives the same value on every row).
+    private var defaults: [Default] = []
+    /// Active specs with what the entity rules need of them, in order.
+    private var ruleSpecs: [RuleSpec] = []
+    private let naming: [Int]
+    private let campaignSlot, emailSlot, phoneSlot: Int?
+
+    /// One column that feeds a target, everything its cells need looked up once.
+    private final class Step {
+        let index: Int
+        /// The mapping's default for the column's empty cells.
+        let fallback: CellValue?
+        let slot: Int
+        let pseudo: PseudoField?
+        let conversion: ImportValueReader.Conversion?
+
+        init(index: Int, fallback: String?, slot: Int, pseudo: PseudoField?, conversion: ImportValueReader.Conversion?) {
+            self.index = index
+            self.fallback = fallback.map(CellValue.text)
+            self.slot = slot
+            self.pseudo = pseudo
+            self.conversion = conversion
+        }
+    }
+
+    private enum Default {
+        case field(slot: Int, value: FieldValue?, issue: ImportIssue?)
+        /// `slot`: a field with the same key, whose value keeps the default out.
+        case pseudo(PseudoField, slot: Int?, text: String)
+    }
+
+    private struct RuleSpec {
+        let slot: Int
+        let key: String
+        let defaultValue: FieldValue?
+        let required: Bool
+        let requiredFromStage: FieldStage?
+    }
 
     init(plan: ImportColumnPlan, specs: FieldSpecSet, reader: ImportValueReader, mode: ImportMode) {
         self.plan = plan
         self.specs = specs
         self.reader = reader
         self.mode = mode
+        var slots = ImportFieldSlots(specs)
+        for case .field(let spec) in plan.targetsByKey.values { slots.add(spec.key) }
+        for column in plan.columns { if case .field(let spec) = column.target { slots.add(spec.key) } }
+        self.slots = slots
+        constantValues = Array(repeating: nil, count: slots.count)
+        constantPseudo = Array(repeating: nil, count: PseudoField.allCases.count)
         for (key, text) in plan.constants {
             switch plan.targetsByKey[key] {
             case .field(let spec):
                 let column = ImportColumn(index: -1, header: key, target: .field(spec))
                 let (value, issue) = reader.value(.text(text), spec: spec, column: column)
-                if let value { constantValues[key] = value }
+                if let value, let slot = slots[key] { constantValues[slot] = value }
                 if let issue { planIssues.append(issue) }
             case .pseudo(let pseudo):
-                constantPseudo[pseudo] = text
+                constantPseudo[pseudo.slot] = text
             case nil:
                 break
             }
         }
-    }
-
-    func convert(_ row: SheetRow) -> ConvertedRow {
-        let width = max(plan.headers.count, row.cells.count)
-        var converted = ConvertedRow(number: row.number, raw: (0..<width).map { row.cell(at: $0).displayText })
-        converted.values = constantValues
-        converted.pseudo = constantPseudo
         for column in plan.columns {
             guard let target = column.target else { continue }
-            var cell = row.cell(at: column.index)
-            if cell.isEmpty, let fallback = plan.defaults[target.key] { cell = .text(fallback) }
+            let fallback = plan.defaults[target.key]
             switch target {
             case .field(let spec):
-                guard !cell.isEmpty else { continue }
-                let (value, issue) = reader.value(cell, spec: spec, column: column)
-                if let value { converted.values[spec.key] = value }
-                if let issue { converted.issues.append(issue) }
+                steps.append(Step(
+                    index: column.index, fallback: fallback, slot: slots[spec.key]!, pseudo: nil,
+                    conversion: reader.conversion(spec: spec, column: column)))
             case .pseudo(let pseudo):
+                steps.append(Step(index: column.index, fallback: fallback, slot: -1, pseudo: pseudo, conversion: nil))
+            }
+        }
+        for (key, text) in plan.defaults where plan.byKey[key] == nil {
+            switch plan.targetsByKey[key] {
+            case .field(let spec):
+                let (value, issue) = reader.value(.text(text), spec: spec, column: ImportColumn(index: -1, header: key, target: .field(spec)))
+                defaults.append(.field(slot: slots[key]!, value: value, issue: issue))
+            case .pseudo(let pseudo):
+                defaults.append(.pseudo(pseudo, slot: slots[key], text: text))
+            case nil:
+                break
+            }
+        }
+        for spec in specs.active {
+            ruleSpecs.append(RuleSpec(
+                slot: slots[spec.key]!, key: spec.key, defaultValue: spec.defaultValue, required: spec.required,
+                requiredFromStage: spec.requiredFromStage))
+        }
+        naming = ["first_name", "last_name", "company_name", "email", "phone"].compactMap { slots[$0] }
+        campaignSlot = slots["campaign_id"]
+        emailSlot = slots["email"]
+        phoneSlot = slots["phone"]
+    }
+
+    /// A row to pass to `convert(_:into:)` again and again.
+    func makeRow() -> ConvertedRow { ConvertedRow(slots: slots.count) }
+
+    func convert(_ row: SheetRow) -> ConvertedRow {
+        var converted = makeRow()
+        convert(row, into: &converted)
+        return converted
+    }
+
+    /// Converts `row` into `converted`, replacing what it held.
+    func convert(_ row: SheetRow, into converted: inout ConvertedRow) {
+        converted.number = row.number
+        converted.cells = row.cells
+        converted.width = max(plan.headers.count, row.cells.count)
+        for i in constantValues.indices { converted.values[i] = constantValues[i] }
+        for i in constantPseudo.indices { converted.pseudo[i] = constantPseudo[i] }
+        converted.issues.removeAll(keepingCapacity: true)
+        converted.createIssues.removeAll(keepingCapacity: true)
+        for step in steps {
+            var cell = row.cell(at: step.index)
+            if let fallback = step.fallback, cell.isEmpty { cell = fallback }
+            if let conversion = step.conversion {
+                guard !cell.isEmpty else { continue }
+                let (value, issue) = reader.value(cell, conversion)
+                if let value { converted.values[step.slot] = value }
+                if let issue { converted.issues.append(issue) }
+            } else if let pseudo = step.pseudo {
                 let text = Normalize.trimmed(cell.displayText)
                 guard !text.isEmpty else { continue }
-                converted.pseudo[pseudo] = pseudo == .owner ? Normalize.emailKey(text) : text
+                converted[pseudo: pseudo] = pseudo == .owner ? Normalize.emailKey(text) : text
             }
         }
         // Defaults for fields without a column.
-        for (key, text) in plan.defaults where plan.byKey[key] == nil && converted.values[key] == nil {
-            if case .field(let spec) = plan.targetsByKey[key] {
-                let (value, issue) = reader.value(.text(text), spec: spec, column: ImportColumn(index: -1, header: key, target: .field(spec)))
-                if let value { converted.values[key] = value }
+        for entry in defaults {
+            switch entry {
+            case .field(let slot, let value, let issue):
+                guard converted.values[slot] == nil else { continue }
+                if let value { converted.values[slot] = value }
                 if let issue { converted.issues.append(issue) }
-            } else if case .pseudo(let pseudo) = plan.targetsByKey[key], converted.pseudo[pseudo] == nil {
-                converted.pseudo[pseudo] = text
+            case .pseudo(let pseudo, let slot, let text):
+                if let slot, converted.values[slot] != nil { continue }
+                if converted[pseudo: pseudo] == nil { converted[pseudo: pseudo] = text }
             }
         }
         checkEntityRules(&converted)
-        return converted
     }
 
     private func checkEntityRules(_ row: inout ConvertedRow) {
@@ -205,44 +504,44 @@ struct ImportRowConverter {
         var stageForRules: FieldStage?
         switch entity {
         case .records, .contacts:
-            if let stageText = row.pseudo[.stage] {
+            if let stageText = row[pseudo: .stage] {
                 if let stage = Stage.fromSpreadsheet(stageText) {
-                    row.pseudo[.stage] = stage.rawValue
+                    row[pseudo: .stage] = stage.rawValue
                     stageForRules = FieldStage(rawValue: stage.rawValue)
-                    if stage == .disqualified, row.pseudo[.disqualifiedReason] == nil {
+                    if stage == .disqualified, row[pseudo: .disqualifiedReason] == nil {
                         row.issues.append(.error("required", "a disqualified record needs a reason (disqualified_reason column)", column: plan.label(for: "disqualified_reason")))
                     }
                 } else {
                     row.issues.append(.error("invalid_value", "unknown stage; allowed: target (objetivo), potential (potencial), contact (contacto), disqualified (descalificado)", column: plan.label(for: "stage"), raw: stageText))
                 }
             } else if entity == .contacts {
-                row.pseudo[.stage] = Stage.contact.rawValue
+                row[pseudo: .stage] = Stage.contact.rawValue
                 stageForRules = .contact
             }
-            if let campaign = row.text("campaign_id"), UUID(uuidString: campaign) == nil {
+            if let campaign = row.text(campaignSlot), UUID(uuidString: campaign) == nil {
                 row.issues.append(.error("invalid_value", "a campaign is named by its id (a UUID)", column: plan.label(for: "campaign_id"), raw: campaign))
             }
-            let naming = ["first_name", "last_name", "company_name", "email", "phone"]
             if !naming.contains(where: { row.text($0) != nil }) {
                 row.createIssues.append(.error("required", "a record needs a name, a company, an email or a phone"))
             }
-            let stage = row.pseudo[.stage].flatMap(Stage.init(rawValue:)) ?? .target
-            for missing in Lifecycle.missingFields(for: stage, .init(hasEmail: row.text("email") != nil, hasPhone: row.text("phone") != nil, hasAccount: row.pseudo[.account] != nil)) {
-                let field = missing.field == "accountId" ? "account" : missing.field
-                row.createIssues.append(.error("required", missing.message, column: plan.label(for: field)))
+            let stage = row[pseudo: .stage].flatMap(Stage.init(rawValue:)) ?? .target
+            if stage != .target {
+                for missing in Lifecycle.missingFields(for: stage, .init(hasEmail: row.text(emailSlot) != nil, hasPhone: row.text(phoneSlot) != nil, hasAccount: row[pseudo: .account] != nil)) {
+                    let field = missing.field == "accountId" ? "account" : missing.field
+                    row.createIssues.append(.error("required", missing.message, column: plan.label(for: field)))
+                }
             }
         case .activities:
-            if row.pseudo[.record] == nil, row.pseudo[.account] == nil {
+            if row[pseudo: .record] == nil, row[pseudo: .account] == nil {
                 row.issues.append(.error("required", "an activity belongs to a record or an account: the row names neither"))
             }
         case .accounts:
             break
         }
-        for spec in specs.active {
-            let value = row.values[spec.key]
-            guard value == nil || value!.isEmpty else { continue }
+        for spec in ruleSpecs {
+            if let value = row.values[spec.slot], !value.isEmpty { continue }
             if let fallback = spec.defaultValue, !fallback.isEmpty {
-                row.values[spec.key] = fallback
+                row.values[spec.slot] = fallback
                 continue
             }
             if entity == .activities, spec.key == "owner_user_id" { continue }
@@ -252,9 +551,9 @@ struct ImportRowConverter {
                 row.createIssues.append(.error("required", "\(spec.key) is required from stage \(from.rawValue) on", column: plan.label(for: spec.key)))
             }
         }
-        if mode == .create {
+        if mode == .create, !row.createIssues.isEmpty {
             row.issues += row.createIssues
-            row.createIssues = []
+            row.createIssues.removeAll(keepingCapacity: true)
         }
     }
 }

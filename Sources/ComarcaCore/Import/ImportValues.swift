@@ -26,6 +26,8 @@ struct ImportValueReader: Sendable {
     /// Column index → decided order for text dates.
     var dateOrders: [Int: ImportDateOrder] = [:]
     let timeZone: TimeZone
+    /// Gregorian in `timeZone`, made once (a Calendar per value cost more than the rest).
+    private let calendar: Calendar
 
     /// Single-choice fields: code or label as written → code, so a million cells are not each
     /// folded against every option (FieldSpecSet.normalize still decides misses and their errors).
@@ -35,6 +37,9 @@ struct ImportValueReader: Sendable {
         self.locale = locale
         self.dateOrders = dateOrders
         self.timeZone = TimeZone(identifier: locale.timeZone) ?? TimeZone(identifier: "Europe/Madrid")!
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        self.calendar = calendar
         for spec in specs?.active ?? [] where spec.type == .singleChoice {
             var index: [String: String] = [:]
             for option in spec.options {
@@ -46,27 +51,51 @@ struct ImportValueReader: Sendable {
         }
     }
 
+    /// What converting the cells of one column needs, looked up once for the column (a class:
+    /// rows fetch it by reference instead of copying a whole FieldSpec).
+    final class Conversion {
+        let spec: FieldSpec
+        /// The column's header and index (messages, date order), without its target.
+        let column: ImportColumn
+        /// Single choice: code or label as written → code.
+        let choices: [String: String]?
+
+        init(spec: FieldSpec, column: ImportColumn, choices: [String: String]?) {
+            self.spec = spec
+            self.column = column
+            self.choices = choices
+        }
+    }
+
+    func conversion(spec: FieldSpec, column: ImportColumn) -> Conversion {
+        Conversion(spec: spec, column: ImportColumn(index: column.index, header: column.header, target: nil), choices: choices[spec.key])
+    }
+
     /// The normalised value of `cell` for `spec`, or the issue that rejects it. Warnings (a
     /// postal code that lost its leading zero) come back alongside the value.
     func value(_ cell: CellValue, spec: FieldSpec, column: ImportColumn) -> (FieldValue?, ImportIssue?) {
-        let raw = cell.displayText
-        if case .text(let text) = cell, let code = choices[spec.key]?[text] {
+        value(cell, conversion(spec: spec, column: column))
+    }
+
+    func value(_ cell: CellValue, _ conversion: Conversion) -> (FieldValue?, ImportIssue?) {
+        if case .text(let text) = cell, let code = conversion.choices?[text] {
             return (.string(code), nil)
         }
+        let raw = cell.displayText
         do {
-            let prepared = try prepare(cell, spec: spec, column: column)
-            let value = try FieldSpecSet.normalize(prepared, spec: spec, field: column.header)
-            if spec.type == .postalCode, case .string(let code) = value, digitsOnly(raw).count == 4 {
-                return (value, .warning("postal_code_padded", "a 4-digit postal code lost its leading zero; imported as \(code)", column: column.header, raw: raw))
+            let prepared = try prepare(cell, spec: conversion.spec, column: conversion.column)
+            let value = try FieldSpecSet.normalize(prepared, spec: conversion.spec, field: conversion.column.header)
+            if conversion.spec.type == .postalCode, case .string(let code) = value, Self.leadingDigits(raw) == 4 {
+                return (value, .warning("postal_code_padded", "a 4-digit postal code lost its leading zero; imported as \(code)", column: conversion.column.header, raw: raw))
             }
             return (value, nil)
         } catch let error as CoreError {
             let message = error.fieldErrors.first?.message ?? error.message
-            return (nil, .error("invalid_value", message, column: column.header, raw: raw))
+            return (nil, .error("invalid_value", message, column: conversion.column.header, raw: raw))
         } catch let issue as ImportIssueError {
             return (nil, issue.issue)
         } catch {
-            return (nil, .error("invalid_value", "\(error)", column: column.header, raw: raw))
+            return (nil, .error("invalid_value", "\(error)", column: conversion.column.header, raw: raw))
         }
     }
 
@@ -87,7 +116,7 @@ struct ImportValueReader: Sendable {
         case .number(_, let literal):
             switch spec.type {
             case .integer, .decimal, .money:
-                guard let number = Decimal(string: literal, locale: Locale(identifier: "en_US_POSIX")) else {
+                guard let number = Decimal(string: literal, locale: FieldSpecSet.posix) else {
                     throw ImportIssueError(issue: .error("invalid_value", "expected a number", column: column.header, raw: literal))
                 }
                 return .number(number)
@@ -183,14 +212,23 @@ struct ImportValueReader: Sendable {
         components.hour = date.hour
         components.minute = date.minute
         components.second = date.second
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone
         let instant = calendar.date(from: components) ?? Date(timeIntervalSince1970: 0)
         return CivilTime.rfc3339(instant)
     }
 
-    private func digitsOnly(_ text: String) -> String {
-        String(Normalize.trimmed(text).prefix { $0.isNumber })
+    /// How many digits the trimmed text starts with.
+    static func leadingDigits(_ text: String) -> Int {
+        guard text.utf8.allSatisfy({ $0 < 0x80 }) else { return Normalize.trimmed(text).prefix { $0.isNumber }.count }
+        // ASCII: the digits are 0-9, and leading white space is what trimming drops.
+        var count = 0
+        var started = false
+        for byte in text.utf8 {
+            if !started, byte == 0x20 || (0x09...0x0D).contains(byte) { continue }
+            started = true
+            guard byte >= 0x30, byte <= 0x39 else { break }
+            count += 1
+        }
+        return count
     }
 }
 
