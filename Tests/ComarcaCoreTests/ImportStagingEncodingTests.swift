@@ -170,6 +170,76 @@ struct ImportStagingEncodingTests {
         }
         return out + "\""
     }
+
+    @Test("text dates are read by byte as they were read by character")
+    func civilDates() {
+        let reader = ImportValueReader(locale: ImportLocale())
+        let texts = NormalizeFastPathTests.corpus(NormalizeFastPathTests.digits + ["/", "-", ".", " ", "é", "1", "2"], length: 12,
+                                                  count: 60_000, seed: 23, extra: ["31/02/2024", "1//2/2024", "/1/2/24/", "2024.1.2"])
+        for text in texts {
+            for order in [ImportDateOrder.dayMonth, .monthDay] {
+                let value = reader.civilDate(text, order: order)
+                let expected = Self.civilDateByCharacter(text, order: order)
+                #expect(value.map { [$0.0, $0.1, $0.2] } == expected.map { [$0.0, $0.1, $0.2] }, "\(text.debugDescription)")
+            }
+        }
+    }
+
+    /// The reading before: split by character.
+    static func civilDateByCharacter(_ t: String, order: ImportDateOrder) -> (Int, Int, Int)? {
+        let pieces = t.split(whereSeparator: { $0 == "/" || $0 == "-" || $0 == "." }).map(String.init)
+        guard pieces.count == 3, pieces.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }) else { return nil }
+        let n = pieces.map { Int($0)! }
+        var y: Int, m: Int, d: Int
+        if pieces[0].count == 4 {
+            (y, m, d) = (n[0], n[1], n[2])
+        } else {
+            guard pieces[2].count == 4 || pieces[2].count == 2 else { return nil }
+            y = pieces[2].count == 2 ? 2000 + n[2] : n[2]
+            switch order {
+            case .dayMonth: (d, m) = (n[0], n[1])
+            case .monthDay: (m, d) = (n[0], n[1])
+            }
+        }
+        guard FieldSpecSet.isRealDate(year: y, month: m, day: d) else { return nil }
+        return (y, m, d)
+    }
+
+    @Test("the day/month evidence of a text date is what the split reading found")
+    func dateEvidence() {
+        let texts = NormalizeFastPathTests.corpus(NormalizeFastPathTests.digits + ["/", "-", ".", " ", "+", "1", "3", "é"], length: 12,
+                                                  count: 30_000, seed: 24, extra: ["13/01/2024", "01/13/2024", "+13/1/2024", " 13/1/2024 10:00"])
+        var evidence = ImportDateEvidence()
+        var expected: [Int: ImportDateOrder] = [:]
+        for (column, text) in texts.enumerated() {
+            evidence.observe(.text(text), column: column)
+            if let (a, b) = Self.firstTwoBySplitting(text) {
+                if a > 12, b <= 12 { expected[column] = .dayMonth }
+                if b > 12, a <= 12 { expected[column] = .monthDay }
+            }
+        }
+        #expect(evidence.decide(default: .dayMonth) == expected)
+    }
+
+    static func firstTwoBySplitting(_ text: String) -> (Int, Int)? {
+        let t = Normalize.trimmed(text)
+        let date = t.split(separator: " ").first.map(String.init) ?? t
+        let pieces = date.split(whereSeparator: { $0 == "/" || $0 == "-" || $0 == "." })
+        guard pieces.count == 3, pieces[0].count <= 2, let a = Int(pieces[0]), let b = Int(pieces[1]) else { return nil }
+        return (a, b)
+    }
+
+    @Test("a row is a total line exactly when its first text folds to total or suma")
+    func totalLines() {
+        let texts = ["Total", " total", "TOTALES", "Suma", "\u{A0}Suma", "Ťotal", "\u{301}total", "EXT-1", "1", "sumas", "xtotal", "", "Ana"]
+        for text in texts + NormalizeFastPathTests.corpus(["t", "T", "s", "o", "a", "l", " ", "Ť", "u", "m"], length: 6, seed: 25) {
+            let row = SheetRow(number: 9, cells: [.empty, text.isEmpty ? .empty : .text(text), .text("1")])
+            let first = text.isEmpty || CellValue.text(text).isEmpty ? "1" : text
+            let folded = Normalize.folded(first)
+            let expected = folded.hasPrefix("total") || folded.hasPrefix("suma") || folded == "totales"
+            #expect(ImportRun.looksLikeTotal(row) == expected, "\(text.debugDescription)")
+        }
+    }
 }
 
 /// SplitMix64: the same values on every run.

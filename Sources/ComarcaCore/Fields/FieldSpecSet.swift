@@ -129,12 +129,19 @@ public struct FieldSpecSet: Sendable, Hashable {
             guard text.utf8.count <= limit || text.count <= limit else { throw CoreError.invalid(field, "text longer than \(limit) characters") }
             return .string(text)
         case .integer:
+            if case .string(let text) = raw, let number = PlainNumber(text), number.scale == 0, number.digits < 1_000_000_000_000_000 {
+                let magnitude = Int(number.digits)
+                return .number(Decimal(number.negative ? -magnitude : magnitude))
+            }
             let number = try decimal(raw, field: field)
-            guard decimalPlaces(number) == 0, abs(number) < 1e15 else {
+            guard decimalPlaces(number) == 0, abs(number) < integerLimit else {
                 throw CoreError.invalid(field, "an integer has no decimals")
             }
             return .number(number)
         case .decimal, .money:
+            if case .string(let text) = raw, let number = PlainNumber(text), spec.type == .decimal || number.scale <= 2 {
+                return .string(number.text)
+            }
             let number = try decimal(raw, field: field)
             let text = NSDecimalNumber(decimal: number).stringValue
             if spec.type == .money {
@@ -222,6 +229,8 @@ public struct FieldSpecSet: Sendable, Hashable {
     }
 
     static let posix = Locale(identifier: "en_US_POSIX")
+    /// Integers stay below 10^15 (a literal compared to a Decimal is converted on every call).
+    static let integerLimit: Decimal = 1e15
 
     /// `[+-]?(digits[.digits?] | .digits)` — checked by hand, not by a regular expression, because
     /// imports check a million of these.
@@ -281,27 +290,63 @@ public struct FieldSpecSet: Sendable, Hashable {
 
     static func date(_ text: String, field: String) throws -> String {
         // yyyy-mm-dd or d/m/yyyy, read by hand (imports check a million dates).
-        let t = Array(Normalize.trimmed(text).utf8)
-        func number(_ slice: ArraySlice<UInt8>) -> Int? {
-            guard !slice.isEmpty, slice.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
-            return slice.reduce(0) { $0 * 10 + Int($1 - 48) }
+        let parts: (year: Int, month: Int, day: Int)? = Normalize.ASCIIFast.withBytes(Normalize.trimmed(text)) { t in
+            func number(_ from: Int, _ to: Int) -> Int? {
+                guard from < to else { return nil }
+                var value = 0
+                for i in from..<to {
+                    guard t[i] >= 48, t[i] <= 57 else { return nil }
+                    value = value * 10 + Int(t[i] - 48)
+                }
+                return value
+            }
+            // Where the first two dashes and slashes are, and how many there are.
+            var dashes = (count: 0, first: 0, second: 0)
+            var slashes = (count: 0, first: 0, second: 0)
+            for i in t.indices {
+                if t[i] == UInt8(ascii: "-") {
+                    dashes.count += 1
+                    if dashes.count == 1 { dashes.first = i } else if dashes.count == 2 { dashes.second = i }
+                } else if t[i] == UInt8(ascii: "/") {
+                    slashes.count += 1
+                    if slashes.count == 1 { slashes.first = i } else if slashes.count == 2 { slashes.second = i }
+                }
+            }
+            if dashes.count == 2, dashes.first == 4, dashes.second == 7, t.count == 10,
+                let y = number(0, 4), let m = number(5, 7), let d = number(8, 10)
+            {
+                return (y, m, d)
+            }
+            if slashes.count == 2, (1...2).contains(slashes.first), (1...2).contains(slashes.second - slashes.first - 1),
+                t.count - slashes.second - 1 == 4,
+                let d = number(0, slashes.first), let m = number(slashes.first + 1, slashes.second), let y = number(slashes.second + 1, t.count)
+            {
+                return (y, m, d)
+            }
+            return nil
         }
-        var parts: [Int]?
-        let dashes = t.split(separator: UInt8(ascii: "-"), omittingEmptySubsequences: false)
-        let slashes = t.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
-        if dashes.count == 3, dashes[0].count == 4, dashes[1].count == 2, dashes[2].count == 2,
-            let y = number(dashes[0]), let m = number(dashes[1]), let d = number(dashes[2])
-        {
-            parts = [y, m, d]
-        } else if slashes.count == 3, (1...2).contains(slashes[0].count), (1...2).contains(slashes[1].count), slashes[2].count == 4,
-            let d = number(slashes[0]), let m = number(slashes[1]), let y = number(slashes[2])
-        {
-            parts = [y, m, d]
-        }
-        guard let p = parts, isRealDate(year: p[0], month: p[1], day: p[2]) else {
+        guard let p = parts, isRealDate(year: p.year, month: p.month, day: p.day) else {
             throw CoreError.invalid(field, "expected a date as yyyy-mm-dd (or dd/mm/yyyy)")
         }
-        return CivilTime.formatDate(year: p[0], month: p[1], day: p[2])
+        return formatDate(year: p.year, month: p.month, day: p.day)
+    }
+
+    /// `CivilTime.formatDate` for the years a real date has (1–9999): `yyyy-mm-dd`, written in
+    /// place.
+    static func formatDate(year: Int, month: Int, day: Int) -> String {
+        String(unsafeUninitializedCapacity: 10) { out in
+            out[0] = UInt8(48 + year / 1000)
+            out[1] = UInt8(48 + year / 100 % 10)
+            out[2] = UInt8(48 + year / 10 % 10)
+            out[3] = UInt8(48 + year % 10)
+            out[4] = UInt8(ascii: "-")
+            out[5] = UInt8(48 + month / 10)
+            out[6] = UInt8(48 + month % 10)
+            out[7] = UInt8(ascii: "-")
+            out[8] = UInt8(48 + day / 10)
+            out[9] = UInt8(48 + day % 10)
+            return 10
+        }
     }
 
     static func isRealDate(year: Int, month: Int, day: Int) -> Bool {
@@ -312,6 +357,11 @@ public struct FieldSpecSet: Sendable, Hashable {
     }
 
     static func datetime(_ text: String, field: String) throws -> String {
+        if let utc = utcSeconds(text) { return utc }
+        return try datetimeByFormatter(text, field: field)
+    }
+
+    static func datetimeByFormatter(_ text: String, field: String) throws -> String {
         let t = text.trimmingCharacters(in: .whitespaces)
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
@@ -326,6 +376,32 @@ public struct FieldSpecSet: Sendable, Hashable {
         formatter.formatOptions = [.withInternetDateTime]
         formatter.timeZone = TimeZone(identifier: "UTC")
         return formatter.string(from: date)
+    }
+
+    /// `yyyy-mm-ddThh:mm:ss[.000]Z` of a real instant (the form imports produce) is its own
+    /// ISO 8601 form in UTC: the text without the zero milliseconds, without a formatter.
+    /// Nil for anything else (years before 1600, outside the Gregorian calendar's continuous
+    /// use, included).
+    static func utcSeconds(_ text: String) -> String? {
+        Normalize.ASCIIFast.withBytes(text) { t -> String? in
+            guard t.count == 20 || (t.count == 24 && t[19] == UInt8(ascii: ".") && t[20] == 48 && t[21] == 48 && t[22] == 48),
+                t[t.count - 1] == UInt8(ascii: "Z"), t[4] == UInt8(ascii: "-"), t[7] == UInt8(ascii: "-"), t[10] == UInt8(ascii: "T"),
+                t[13] == UInt8(ascii: ":"), t[16] == UInt8(ascii: ":")
+            else { return nil }
+            func number(_ from: Int, _ count: Int) -> Int? {
+                var value = 0
+                for i in from..<from + count {
+                    guard t[i] >= 48, t[i] <= 57 else { return nil }
+                    value = value * 10 + Int(t[i] - 48)
+                }
+                return value
+            }
+            guard let year = number(0, 4), let month = number(5, 2), let day = number(8, 2), let hour = number(11, 2),
+                let minute = number(14, 2), let second = number(17, 2), year >= 1600, isRealDate(year: year, month: month, day: day),
+                hour < 24, minute < 60, second < 60
+            else { return nil }
+            return t.count == 20 ? text : String(decoding: UnsafeBufferPointer(rebasing: t[0..<19]), as: UTF8.self) + "Z"
+        }
     }
 
     static func url(_ text: String, field: String) throws -> String {

@@ -10,6 +10,11 @@ public enum Normalize {
     }
 
     public static func email(_ raw: String, field: String = "email") throws -> String {
+        if let value = ASCIIFast.email(raw) { return value }
+        return try emailByCharacter(raw, field: field)
+    }
+
+    static func emailByCharacter(_ raw: String, field: String) throws -> String {
         let value = trimmed(raw).lowercased()
         guard !value.isEmpty else { throw CoreError.invalid(field, "an email address is required") }
         let hasSpace = value.utf8.allSatisfy({ $0 < 0x80 })
@@ -31,6 +36,11 @@ public enum Normalize {
     /// E.164 (+34612345678). Accepts spaces, dots, dashes, parentheses, +34 / 0034 / 34 prefixes, and a
     /// number Excel turned into 6.12345678E8; Spanish numbers are 9 digits starting 6,7 (mobile) or 8,9.
     public static func phone(_ raw: String, defaultCountry: String = "ES", field: String = "phone") throws -> String {
+        if defaultCountry == "ES", let value = ASCIIFast.spanishDefaultPhone(raw) { return value }
+        return try phoneByCharacter(raw, defaultCountry: defaultCountry, field: field)
+    }
+
+    static func phoneByCharacter(_ raw: String, defaultCountry: String, field: String) throws -> String {
         let value = trimmed(raw)
         guard !value.isEmpty else { throw CoreError.invalid(field, "a phone number is required") }
         guard let callingCode = callingCodes[defaultCountry.uppercased()] else {
@@ -99,6 +109,11 @@ public enum Normalize {
     /// CIF (letter + 7 digits + control digit or letter per type letter). Strips spaces, dots, dashes,
     /// an ES prefix; returns upper case without separators. A wrong check character is an error naming it.
     public static func spanishTaxID(_ raw: String, field: String = "taxId") throws -> String {
+        if let value = ASCIIFast.spanishTaxID(raw) { return value }
+        return try spanishTaxIDByCharacter(raw, field: field)
+    }
+
+    static func spanishTaxIDByCharacter(_ raw: String, field: String) throws -> String {
         var chars: [Character] = []
         for ch in raw.uppercased() {
             if ch == " " || ch == "." || ch == "-" || ch == "/" || ch == "\u{00A0}" || ch == "\t" { continue }
@@ -177,6 +192,11 @@ public enum Normalize {
 
     /// 5 digits, 01–52 province prefix; a 4-digit value gets its lost leading zero back.
     public static func postalCode(_ raw: String, field: String = "postalCode") throws -> String {
+        if let value = ASCIIFast.postalCode(raw) { return value }
+        return try postalCodeByCharacter(raw, field: field)
+    }
+
+    static func postalCodeByCharacter(_ raw: String, field: String) throws -> String {
         var value = trimmed(raw)
         if value.hasSuffix(".0"), value.count > 2 { value.removeLast(2) }  // a spreadsheet number
         guard !value.isEmpty else { throw CoreError.invalid(field, "a postal code is required") }
@@ -194,6 +214,11 @@ public enum Normalize {
 
     /// For search and matching: lower case, accents and ñ/ç folded (Muñoz → munoz), spaces collapsed.
     public static func folded(_ text: String) -> String {
+        if let value = ASCIIFast.folded(text) { return value }
+        return foldedByScalar(text)
+    }
+
+    static func foldedByScalar(_ text: String) -> String {
         var out = String.UnicodeScalarView()
         var pendingSpace = false
         for scalar in text.lowercased().decomposedStringWithCanonicalMappingCompat.unicodeScalars {
@@ -231,9 +256,18 @@ public enum Normalize {
 
     static func trimmed(_ raw: String) -> String {
         // Most values have no surrounding space: a visible ASCII byte at both ends settles it.
-        if let first = raw.utf8.first, let last = raw.utf8.last, (0x21...0x7E).contains(first), (0x21...0x7E).contains(last) {
+        guard let first = raw.utf8.first, let last = raw.utf8.last else { return raw }
+        if (0x21...0x7E).contains(first), (0x21...0x7E).contains(last) {
             return raw
         }
+        // Otherwise the end scalars decide (Álvaro, José): only white space goes.
+        if !raw.unicodeScalars.first!.properties.isWhitespace, !raw.unicodeScalars.last!.properties.isWhitespace {
+            return raw
+        }
+        return trimmedByScalar(raw)
+    }
+
+    static func trimmedByScalar(_ raw: String) -> String {
         var scalars = Substring(raw).unicodeScalars[...]
         while let f = scalars.first, f.properties.isWhitespace { scalars.removeFirst() }
         while let l = scalars.last, l.properties.isWhitespace { scalars.removeLast() }

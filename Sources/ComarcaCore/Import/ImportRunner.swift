@@ -447,6 +447,13 @@ final class ImportRun {
 
     static func looksLikeTotal(_ row: SheetRow) -> Bool {
         guard let first = row.cells.first(where: { !$0.isEmpty }), case .text(let text) = first else { return false }
+        // Folding keeps a leading ASCII byte (lower-cased) unless it is white space: only t and s
+        // can start "total" or "suma".
+        if let byte = text.utf8.first, byte < 0x80, !Normalize.ASCIIFast.isSpace(byte),
+            !"tTsS".utf8.contains(byte)
+        {
+            return false
+        }
         let folded = Normalize.folded(text)
         return folded.hasPrefix("total") || folded.hasPrefix("suma") || folded == "totales"
     }

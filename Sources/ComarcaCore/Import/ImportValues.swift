@@ -155,7 +155,7 @@ struct ImportValueReader: Sendable {
             throw ImportIssueError(issue: .error(
                 "invalid_value", "expected a date (dd/mm/yyyy or yyyy-mm-dd) that exists in the calendar", column: column.header, raw: text))
         }
-        return CivilTime.formatDate(year: y, month: m, day: d)
+        return FieldSpecSet.formatDate(year: y, month: m, day: d)
     }
 
     /// A date with an optional hh:mm[:ss] in the import's time zone, or ISO 8601 with a zone.
@@ -186,18 +186,71 @@ struct ImportValueReader: Sendable {
 
     /// The date parts, or nil when the text is not a date that exists (31/02 is nil, not March).
     func civilDate(_ t: String, order: ImportDateOrder) -> (Int, Int, Int)? {
+        // Three runs of digits between `/`, `-` and `.` (empty runs ignored), read byte by byte;
+        // any other byte fails, as it does by character below (non-ASCII text ends up in a piece).
+        let fast: (Int, Int, Int)?? = Normalize.ASCIIFast.withBytes(t) { b in
+            var pieces = (DatePiece(), DatePiece(), DatePiece())
+            var n = 0
+            var inPiece = false
+            for c in b {
+                if c == UInt8(ascii: "/") || c == UInt8(ascii: "-") || c == UInt8(ascii: ".") {
+                    inPiece = false
+                    continue
+                }
+                guard c >= 0x30, c <= 0x39 else { return .some(nil) }
+                if !inPiece {
+                    n += 1
+                    guard n <= 3 else { return .some(nil) }
+                    inPiece = true
+                }
+                let digit = Int(c - 0x30)
+                switch n {
+                case 1: pieces.0.add(digit)
+                case 2: pieces.1.add(digit)
+                default: pieces.2.add(digit)
+                }
+            }
+            guard n == 3 else { return .some(nil) }
+            // Longer pieces are read by the general code below (as Int would read them).
+            guard pieces.0.count <= 18, pieces.1.count <= 18, pieces.2.count <= 18 else { return nil }
+            return .some(Self.civilDate(pieces, order: order))
+        }
+        if let fast { return fast }
         let pieces = t.split(whereSeparator: { $0 == "/" || $0 == "-" || $0 == "." }).map(String.init)
         guard pieces.count == 3, pieces.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }) else { return nil }
         let n = pieces.map { Int($0)! }
+        return Self.civilDate(
+            (DatePiece(n[0], pieces[0].count), DatePiece(n[1], pieces[1].count), DatePiece(n[2], pieces[2].count)), order: order)
+    }
+
+    /// A run of digits of a date: its value and how many digits it has.
+    private struct DatePiece {
+        var value = 0
+        var count = 0
+
+        init(_ value: Int = 0, _ count: Int = 0) {
+            self.value = value
+            self.count = count
+        }
+
+        mutating func add(_ digit: Int) {
+            if count < 18 { value = value * 10 + digit }
+            count += 1
+        }
+    }
+
+    /// y-m-d when the first piece has 4 digits, else day and month in `order` and a 4- or
+    /// 2-digit year (2000 + yy); nil when that date does not exist.
+    private static func civilDate(_ p: (DatePiece, DatePiece, DatePiece), order: ImportDateOrder) -> (Int, Int, Int)? {
         var y: Int, m: Int, d: Int
-        if pieces[0].count == 4 {
-            (y, m, d) = (n[0], n[1], n[2])
+        if p.0.count == 4 {
+            (y, m, d) = (p.0.value, p.1.value, p.2.value)
         } else {
-            guard pieces[2].count == 4 || pieces[2].count == 2 else { return nil }
-            y = pieces[2].count == 2 ? 2000 + n[2] : n[2]
+            guard p.2.count == 4 || p.2.count == 2 else { return nil }
+            y = p.2.count == 2 ? 2000 + p.2.value : p.2.value
             switch order {
-            case .dayMonth: (d, m) = (n[0], n[1])
-            case .monthDay: (m, d) = (n[0], n[1])
+            case .dayMonth: (d, m) = (p.0.value, p.1.value)
+            case .monthDay: (m, d) = (p.0.value, p.1.value)
             }
         }
         guard FieldSpecSet.isRealDate(year: y, month: m, day: d) else { return nil }
@@ -246,12 +299,56 @@ struct ImportDateEvidence {
 
     mutating func observe(_ cell: CellValue, column: Int) {
         guard case .text(let text) = cell else { return }
+        if let parts = Self.firstTwoNumbers(text) {
+            guard let (a, b) = parts else { return }
+            if a > 12, b <= 12 { dayFirst[column, default: 0] += 1 }
+            if b > 12, a <= 12 { monthFirst[column, default: 0] += 1 }
+            return
+        }
         let t = Normalize.trimmed(text)
         let date = t.split(separator: " ").first.map(String.init) ?? t
         let pieces = date.split(whereSeparator: { $0 == "/" || $0 == "-" || $0 == "." })
         guard pieces.count == 3, pieces[0].count <= 2, let a = Int(pieces[0]), let b = Int(pieces[1]) else { return }
         if a > 12, b <= 12 { dayFirst[column, default: 0] += 1 }
         if b > 12, a <= 12 { monthFirst[column, default: 0] += 1 }
+    }
+
+    /// For ASCII text, what `observe` reads below: the first two of exactly three pieces of
+    /// the first word (split at `/`, `-`, `.`), the first at most 2 characters, both whole
+    /// numbers (`+` allowed); `.some(nil)` when they are not. Nil: not sure (the general code).
+    private static func firstTwoNumbers(_ text: String) -> (Int, Int)?? {
+        Normalize.ASCIIFast.withBytes(text) { b -> (Int, Int)?? in
+            guard b.allSatisfy({ $0 < 0x80 }) else { return nil }
+            var (lo, hi) = Normalize.ASCIIFast.trimmedBounds(b)
+            if let space = (lo..<hi).first(where: { b[$0] == 0x20 }) { hi = space }
+            // Pieces: the runs between separators; the bounds of the first two.
+            var pieces = 0
+            var bounds = (0, 0, 0, 0)
+            var i = lo
+            while i < hi {
+                let c = b[i]
+                if c == UInt8(ascii: "/") || c == UInt8(ascii: "-") || c == UInt8(ascii: ".") {
+                    i += 1
+                    continue
+                }
+                let start = i
+                while i < hi, b[i] != UInt8(ascii: "/"), b[i] != UInt8(ascii: "-"), b[i] != UInt8(ascii: ".") { i += 1 }
+                pieces += 1
+                if pieces == 1 { (bounds.0, bounds.1) = (start, i) }
+                if pieces == 2 { (bounds.2, bounds.3) = (start, i) }
+            }
+            guard pieces == 3, bounds.1 - bounds.0 <= 2 else { return .some(nil) }
+            func integer(_ from: Int, _ to: Int) -> Int?? {
+                var k = from
+                if b[k] == UInt8(ascii: "+") { k += 1 }
+                guard k < to, (k..<to).allSatisfy({ b[$0] >= 0x30 && b[$0] <= 0x39 }) else { return .some(nil) }
+                guard to - k <= 18 else { return nil }
+                return .some((k..<to).reduce(0) { $0 * 10 + Int(b[$1] - 0x30) })
+            }
+            guard let first = integer(bounds.0, bounds.1), let second = integer(bounds.2, bounds.3) else { return nil }
+            guard let a = first, let b = second else { return .some(nil) }
+            return .some((a, b))
+        }
     }
 
     func decide(default order: ImportDateOrder) -> [Int: ImportDateOrder] {
