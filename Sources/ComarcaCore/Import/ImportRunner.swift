@@ -347,24 +347,32 @@ final class ImportRun {
         sheet.problems = problems
         guard problems.isEmpty else { return }
 
-        // Day/month order of text dates, decided per column from the whole sheet.
-        var dateOrders: [Int: ImportDateOrder] = [:]
+        // Day/month order of text dates, decided per column from the whole sheet. The sheet is
+        // staged in one pass reading dates in the locale's order while their evidence is
+        // gathered; only when a date goes against that order is the staging abandoned, the order
+        // decided from the whole sheet and the sheet read again.
         let dateColumns = plan.columns.filter {
             if case .field(let spec) = $0.target { return spec.type == .date || spec.type == .datetime }
             return false
         }
-        if !dateColumns.isEmpty {
+        let localeOrder = options.mapping.locale.dateOrder
+        func decideDateOrders() throws -> [Int: ImportDateOrder] {
             var evidence = ImportDateEvidence()
             let scan = try file.rows(sheet: sheet.name)
             while let row = try scan.nextRow() {
                 guard row.number > plan.headerRowNumber else { continue }
                 for column in dateColumns { evidence.observe(row.cell(at: column.index), column: column.index) }
             }
-            dateOrders = evidence.decide(default: options.mapping.locale.dateOrder)
+            return evidence.decide(default: localeOrder)
         }
-        let converter = ImportRowConverter(
-            plan: plan, specs: specs, reader: ImportValueReader(locale: options.mapping.locale, dateOrders: dateOrders, specs: specs), mode: mode)
+        func makeConverter(_ dateOrders: [Int: ImportDateOrder]) -> ImportRowConverter {
+            ImportRowConverter(
+                plan: plan, specs: specs, reader: ImportValueReader(locale: options.mapping.locale, dateOrders: dateOrders, specs: specs), mode: mode)
+        }
+        var converter = makeConverter([:])
         if !converter.planIssues.isEmpty {
+            // An unreadable sheet still fails before its mapping's constants are judged.
+            if !dateColumns.isEmpty { _ = try decideDateOrders() }
             sheet.problems += converter.planIssues.map { .init(code: $0.code, message: "mapping constant \($0.column ?? ""): \($0.message)", column: $0.column) }
             return
         }
@@ -391,46 +399,73 @@ final class ImportRun {
         var rowEncoder = ImportStageShape.RowEncoder(shape: shape, slots: converter.slots, customKeys: specs.customKeys)
         var encoder = PGCopyEncoder()
 
-        try connection.copyFrom(PGQuery(unsafeSQL: shape.copySQL)) { writer in
-            func emit(_ row: SheetRow) throws {
-                for (i, cell) in row.cells.enumerated() where (i >= width || unlabeled[i]) && !cell.isEmpty {
-                    strayColumns.insert(i)
+        struct DateOrderContradicted: Error {}
+        var rows = reader
+        var gatheringEvidence = !dateColumns.isEmpty
+        while true {
+            var evidence = ImportDateEvidence()
+            do {
+                try connection.copyFrom(PGQuery(unsafeSQL: shape.copySQL)) { writer in
+                    func emit(_ row: SheetRow) throws {
+                        for (i, cell) in row.cells.enumerated() where (i >= width || unlabeled[i]) && !cell.isEmpty {
+                            strayColumns.insert(i)
+                        }
+                        converter.convert(row, into: &converted)
+                        var zone: (id: String, rule: String)?
+                        if !zoneRules.isEmpty, shape.entity != .activities, converted[pseudo: .zone] == nil, converted[pseudo: .owner] == nil,
+                            let decision = zoneRules.assign(postalCode: converted.text(postalSlot), province: converted.text(provinceSlot))
+                        {
+                            let id = zoneIDs[decision.zoneID] ?? decision.zoneID.uuidString.lowercased()
+                            zoneIDs[decision.zoneID] = id
+                            zone = (id, decision.rule)
+                        }
+                        rowEncoder.encode(converted, zone: zone, into: &encoder)
+                        if encoder.count >= 64 * 1024 { try writer.write(&encoder) }
+                        count += 1
+                        if count % 50_000 == 0 {
+                            progress(ImportProgress(phase: .reading, sheet: sheetName, rowsRead: count, rowsWritten: 0, rowsTotal: nil))
+                        }
+                    }
+                    func consider(_ row: SheetRow) throws {
+                        if gatheringEvidence, row.number > plan.headerRowNumber {
+                            for column in dateColumns { evidence.observe(row.cell(at: column.index), column: column.index) }
+                            if evidence.goesAgainst(localeOrder) { throw DateOrderContradicted() }
+                        }
+                        guard !row.isEmpty else { return }
+                        // A total line at the bottom is not a record; only trailing ones are treated so.
+                        if Self.looksLikeTotal(row) {
+                            pendingTotals.append(row)
+                            return
+                        }
+                        for held in pendingTotals { try emit(held) }
+                        pendingTotals = []
+                        try emit(row)
+                    }
+                    for row in head[(headerIndex + 1)...] { try consider(row) }
+                    while let row = try rows.nextRow() { try consider(row) }
+                    try writer.write(&encoder)
                 }
-                converter.convert(row, into: &converted)
-                var zone: (id: String, rule: String)?
-                if !zoneRules.isEmpty, shape.entity != .activities, converted[pseudo: .zone] == nil, converted[pseudo: .owner] == nil,
-                    let decision = zoneRules.assign(postalCode: converted.text(postalSlot), province: converted.text(provinceSlot))
-                {
-                    let id = zoneIDs[decision.zoneID] ?? decision.zoneID.uuidString.lowercased()
-                    zoneIDs[decision.zoneID] = id
-                    zone = (id, decision.rule)
+                break
+            } catch is DateOrderContradicted {
+                // The COPY was aborted (nothing staged): decide, then start again after the rows
+                // the header was found in.
+                converter = makeConverter(try decideDateOrders())
+                rows = try file.rows(sheet: sheet.name)
+                var skipped = 0
+                while skipped < head.count, let row = try rows.nextRow() {
+                    if !row.isEmpty { skipped += 1 }
                 }
-                rowEncoder.encode(converted, zone: zone, into: &encoder)
-                if encoder.count >= 64 * 1024 { try writer.write(&encoder) }
-                count += 1
-                if count % 50_000 == 0 {
-                    progress(ImportProgress(phase: .reading, sheet: sheetName, rowsRead: count, rowsWritten: 0, rowsTotal: nil))
-                }
-            }
-            func consider(_ row: SheetRow) throws {
-                guard !row.isEmpty else { return }
-                // A total line at the bottom is not a record; only trailing ones are treated so.
-                if Self.looksLikeTotal(row) {
-                    pendingTotals.append(row)
-                    return
-                }
-                for held in pendingTotals { try emit(held) }
+                gatheringEvidence = false
+                strayColumns = []
                 pendingTotals = []
-                try emit(row)
+                count = 0
+                encoder.removeAll()
             }
-            for row in head[(headerIndex + 1)...] { try consider(row) }
-            while let row = try reader.nextRow() { try consider(row) }
-            try writer.write(&encoder)
         }
         for total in pendingTotals {
             warnings.append(.init(code: "total_row", message: "row \(total.number) looks like a total line and was not imported", row: total.number))
         }
-        for warning in reader.warnings {
+        for warning in rows.warnings {
             warnings.append(.init(code: warning.code, message: warning.message, row: warning.row))
         }
         if !strayColumns.isEmpty {

@@ -299,18 +299,28 @@ struct ImportDateEvidence {
 
     mutating func observe(_ cell: CellValue, column: Int) {
         guard case .text(let text) = cell else { return }
+        let a: Int, b: Int
         if let parts = Self.firstTwoNumbers(text) {
-            guard let (a, b) = parts else { return }
-            if a > 12, b <= 12 { dayFirst[column, default: 0] += 1 }
-            if b > 12, a <= 12 { monthFirst[column, default: 0] += 1 }
-            return
+            guard let parts else { return }
+            (a, b) = parts
+        } else {
+            let t = Normalize.trimmed(text)
+            let date = t.split(separator: " ").first.map(String.init) ?? t
+            let pieces = date.split(whereSeparator: { $0 == "/" || $0 == "-" || $0 == "." })
+            guard pieces.count == 3, pieces[0].count <= 2, let first = Int(pieces[0]), let second = Int(pieces[1]) else { return }
+            (a, b) = (first, second)
         }
-        let t = Normalize.trimmed(text)
-        let date = t.split(separator: " ").first.map(String.init) ?? t
-        let pieces = date.split(whereSeparator: { $0 == "/" || $0 == "-" || $0 == "." })
-        guard pieces.count == 3, pieces[0].count <= 2, let a = Int(pieces[0]), let b = Int(pieces[1]) else { return }
         if a > 12, b <= 12 { dayFirst[column, default: 0] += 1 }
         if b > 12, a <= 12 { monthFirst[column, default: 0] += 1 }
+    }
+
+    /// Whether some column has seen a date only `order`'s opposite can read. Without such
+    /// evidence `decide(default: order)` gives `order` to every column.
+    func goesAgainst(_ order: ImportDateOrder) -> Bool {
+        switch order {
+        case .dayMonth: !monthFirst.isEmpty
+        case .monthDay: !dayFirst.isEmpty
+        }
     }
 
     /// For ASCII text, what `observe` reads below: the first two of exactly three pieces of
