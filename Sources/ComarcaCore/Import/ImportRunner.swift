@@ -404,13 +404,15 @@ final class ImportRun {
         var gatheringEvidence = !dateColumns.isEmpty
         while true {
             var evidence = ImportDateEvidence()
+            // This attempt's converter and mode, as constants (the closure would copy variables).
+            let attempt = (converter: converter, gathersEvidence: gatheringEvidence)
             do {
                 try connection.copyFrom(PGQuery(unsafeSQL: shape.copySQL)) { writer in
                     func emit(_ row: SheetRow) throws {
                         for (i, cell) in row.cells.enumerated() where (i >= width || unlabeled[i]) && !cell.isEmpty {
                             strayColumns.insert(i)
                         }
-                        converter.convert(row, into: &converted)
+                        attempt.converter.convert(row, into: &converted)
                         var zone: (id: String, rule: String)?
                         if !zoneRules.isEmpty, shape.entity != .activities, converted[pseudo: .zone] == nil, converted[pseudo: .owner] == nil,
                             let decision = zoneRules.assign(postalCode: converted.text(postalSlot), province: converted.text(provinceSlot))
@@ -427,7 +429,7 @@ final class ImportRun {
                         }
                     }
                     func consider(_ row: SheetRow) throws {
-                        if gatheringEvidence, row.number > plan.headerRowNumber {
+                        if attempt.gathersEvidence, row.number > plan.headerRowNumber {
                             for column in dateColumns { evidence.observe(row.cell(at: column.index), column: column.index) }
                             if evidence.goesAgainst(localeOrder) { throw DateOrderContradicted() }
                         }
