@@ -63,6 +63,17 @@ import Testing
 
         """
 
+    @Test func aCampaignThatIsNotAnIDRejectsItsRowAndTheOthersImport() async throws {
+        try await ImportFixture.with { f in
+            let url = try f.file("campanas.csv", "Nombre;Email;campaign_id\nAna;ana@x.es;Primavera 2026\nLuis;luis@x.es;\n")
+            let job = try f.importFile(f.admin, ImportRequest(entity: .records, fileURL: url))
+            #expect(job.status == "completed", "\(job)")
+            #expect(job.counts.created == 1)
+            #expect(job.counts.rejected == 1)
+            #expect(try f.findings(job)[2] == ["invalid_value"])
+        }
+    }
+
     @Test func upsertingTheSameFileTwiceCreatesNothingNew() async throws {
         try await ImportFixture.with { f in
             let url = try f.file("a.csv", Self.csv, bom: [0xEF, 0xBB, 0xBF])

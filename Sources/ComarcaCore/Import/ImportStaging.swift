@@ -518,8 +518,10 @@ struct ImportRowConverter {
                 row[pseudo: .stage] = Stage.contact.rawValue
                 stageForRules = .contact
             }
-            if let campaign = row.text(campaignSlot), UUID(uuidString: campaign) == nil {
+            if let campaignSlot, let campaign = row.text(campaignSlot), UUID(uuidString: campaign) == nil {
                 row.issues.append(.error("invalid_value", "a campaign is named by its id (a UUID)", column: plan.label(for: "campaign_id"), raw: campaign))
+                // Not staged: the staging column is a uuid (the row is rejected; its cell stays in raw).
+                row.values[campaignSlot] = nil
             }
             if !naming.contains(where: { row.text($0) != nil }) {
                 row.createIssues.append(.error("required", "a record needs a name, a company, an email or a phone"))
