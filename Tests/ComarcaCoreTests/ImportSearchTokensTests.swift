@@ -49,6 +49,20 @@ import Testing
         }
     }
 
+    @Test func theServiceRoleRefreshesTheStatisticsOfTheTablesAnImportWrites() async throws {
+        try await ImportFixture.with { f in
+            _ = try f.importFile(f.admin, ImportRequest(entity: .records, fileURL: try f.file("t.csv", Self.csv(40))))
+            // As the runner does after a big import (the role owns none of these tables).
+            _ = try f.app.query("SELECT comarca.analyze_after_bulk_write()")
+            let (tuples, analyzed) = try f.owner.query("""
+                SELECT reltuples::int, (SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'records')
+                  FROM pg_class WHERE oid = 'public.records'::regclass
+                """).decode((Int, Bool).self)[0]
+            #expect(analyzed)
+            #expect(tuples >= 40)
+        }
+    }
+
     @Test func anImportWithoutATokenConnectionTokenisesInsideEachBatch() async throws {
         try await ImportFixture.with { f in
             let job = try f.app.transaction(settings: f.admin.accessScope.settings) {

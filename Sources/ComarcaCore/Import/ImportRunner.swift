@@ -217,6 +217,7 @@ final class ImportRun {
             try inScope { try ImportTokenWriter.writeMissing(session: session, jobID: job.id, on: $0) }
         }
         var written = 0
+        var changed = 0
         for sheet in sheets {
             let writer = makeWriter(sheet)
             let writesRecords = sheet.entity == .records || sheet.entity == .contacts
@@ -245,12 +246,17 @@ final class ImportRun {
                     tokens.batchWritten(values: values)
                 }
                 written += counts.total
+                changed += counts.created + counts.updated
                 progress(ImportProgress(phase: .writing, sheet: sheet.name, rowsRead: total, rowsWritten: written, rowsTotal: total))
                 lower = upper + 1
             }
         }
         try finishTokens()
         try inScope { try finish(status: "completed", counts: nil, rowsDone: nil, on: $0) }
+        if changed >= Self.rowsWorthAnalyze {
+            // The tenant's new rows in the planner's statistics now, not when autovacuum gets to them.
+            _ = try? connection.query("SELECT comarca.analyze_after_bulk_write()")
+        }
         progress(ImportProgress(phase: .finished, sheet: nil, rowsRead: total, rowsWritten: written, rowsTotal: total))
     }
 
@@ -524,6 +530,9 @@ final class ImportRun {
     private func writeFindings(_ sheet: Sheet, on c: PGConnection) throws {
         try makeWriter(sheet).writeFindings(lower: Self.allRows.lowerBound, upper: Self.allRows.upperBound, on: c)
     }
+
+    /// Imports that create or update at least this many rows refresh the planner's statistics at the end.
+    static let rowsWorthAnalyze = 50_000
 
     /// Row numbers wide enough for any sheet.
     static let allRows = (Int.min / 2)...(Int.max / 2)
