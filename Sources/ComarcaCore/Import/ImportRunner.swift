@@ -24,7 +24,7 @@ extension ImportService {
         let job = try connection.transaction(settings: scope) { try get(session, id: jobID, on: $0) }
         guard !job.isFinished else { return job }
         let run = ImportRun(session: session, job: job, connection: connection, batchSize: batchSize, progress: progress)
-        run.tokenWriter = tokenConnection.map { ImportTokenWriter(connection: $0, session: session, jobID: jobID) }
+        run.tokenWriter = tokenConnection.map { ImportTokenWriter(connection: $0, session: session) }
         // An uploaded file (owned by the job) goes once the job has reached an end; a job left
         // running by a lost connection keeps it for its resume.
         defer {

@@ -13,7 +13,6 @@ import PGClient
 final class ImportTokenWriter: @unchecked Sendable {
     private let connection: PGConnection
     private let session: Session
-    private let jobID: UUID
     private let queue = DispatchQueue(label: "comarca.import.tokens")
     private let inFlight = DispatchGroup()
     private let lock = NSLock()
@@ -22,10 +21,9 @@ final class ImportTokenWriter: @unchecked Sendable {
     /// The transaction setting that makes the records trigger leave tokens to this writer.
     static let deferTokens = try! PGSetting("comarca.defer_search_tokens", "on")
 
-    init(connection: PGConnection, session: Session, jobID: UUID) {
+    init(connection: PGConnection, session: Session) {
         self.connection = connection
         self.session = session
-        self.jobID = jobID
     }
 
     /// Whether a batch's tokens could not be written (the records of that batch have none yet).
