@@ -4,6 +4,11 @@ import Foundation
 import Spreadsheet
 import Testing
 
+extension ConvertedRow {
+    /// The raw cells as the staging table receives them: every cell's display text, `width` of them.
+    var raw: [String] { (0..<width).map { $0 < cells.count ? cells[$0].displayText : "" } }
+}
+
 /// How converted rows become COPY lines for the staging table, and the hand-written readings
 /// the import's reading phase uses, each against the form it replaced.
 @Suite("import staging encodes rows as before")

@@ -1,5 +1,6 @@
 import Foundation
 import Spreadsheet
+import Testing
 
 /// CSV fixtures written by the tests into a fresh temporary directory.
 final class CSVFixtures {
@@ -78,5 +79,21 @@ func csvError(_ body: () throws -> Void) -> SpreadsheetError? {
         return error
     } catch {
         return nil
+    }
+}
+
+/// The fixtures' own encoders, which the dialect tests rely on, against Foundation's.
+@Suite struct CSVFixturesTests {
+    @Test func windows1252BytesAreFoundationsForTheTestsCharacters() throws {
+        let text = "Peña;€ 1.234,56;“Ñandú” — Œuvre™…\n"
+        #expect(CSVFixtures.windows1252(text) == Array(try #require(text.data(using: .windowsCP1252))))
+    }
+
+    @Test func utf16BytesAreFoundationsWithTheChosenOrderAndMark() throws {
+        let text = "id;nombre\n1;Íñigo €\n"
+        #expect(CSVFixtures.utf16(text, bigEndian: true, bom: false) == Array(try #require(text.data(using: .utf16BigEndian))))
+        #expect(CSVFixtures.utf16(text, bigEndian: false, bom: false) == Array(try #require(text.data(using: .utf16LittleEndian))))
+        #expect(CSVFixtures.utf16(text, bigEndian: false, bom: true).prefix(2) == [0xFF, 0xFE])
+        #expect(CSVFixtures.utf16(text, bigEndian: true, bom: true).prefix(2) == [0xFE, 0xFF])
     }
 }

@@ -291,15 +291,7 @@ public struct FieldSpecSet: Sendable, Hashable {
     static func date(_ text: String, field: String) throws -> String {
         // yyyy-mm-dd or d/m/yyyy, read by hand (imports check a million dates).
         let parts: (year: Int, month: Int, day: Int)? = Normalize.ASCIIFast.withBytes(Normalize.trimmed(text)) { t in
-            func number(_ from: Int, _ to: Int) -> Int? {
-                guard from < to else { return nil }
-                var value = 0
-                for i in from..<to {
-                    guard t[i] >= 48, t[i] <= 57 else { return nil }
-                    value = value * 10 + Int(t[i] - 48)
-                }
-                return value
-            }
+            func number(_ from: Int, _ to: Int) -> Int? { Normalize.ASCIIFast.number(t, from..<to) }
             // Where the first two dashes and slashes are, and how many there are.
             var dashes = (count: 0, first: 0, second: 0)
             var slashes = (count: 0, first: 0, second: 0)
@@ -388,14 +380,7 @@ public struct FieldSpecSet: Sendable, Hashable {
                 t[t.count - 1] == UInt8(ascii: "Z"), t[4] == UInt8(ascii: "-"), t[7] == UInt8(ascii: "-"), t[10] == UInt8(ascii: "T"),
                 t[13] == UInt8(ascii: ":"), t[16] == UInt8(ascii: ":")
             else { return nil }
-            func number(_ from: Int, _ count: Int) -> Int? {
-                var value = 0
-                for i in from..<from + count {
-                    guard t[i] >= 48, t[i] <= 57 else { return nil }
-                    value = value * 10 + Int(t[i] - 48)
-                }
-                return value
-            }
+            func number(_ from: Int, _ count: Int) -> Int? { Normalize.ASCIIFast.number(t, from..<from + count) }
             guard let year = number(0, 4), let month = number(5, 2), let day = number(8, 2), let hour = number(11, 2),
                 let minute = number(14, 2), let second = number(17, 2), year >= 1600, isRealDate(year: year, month: month, day: day),
                 hour < 24, minute < 60, second < 60

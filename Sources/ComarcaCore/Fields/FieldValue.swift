@@ -83,10 +83,12 @@ public enum FieldValue: Sendable, Codable, Equatable, Hashable {
         }
     }
 
-    /// `"…"` with `"`, `\`, newline, carriage return and TAB escaped by letter and the other
-    /// control characters as `\u00xx`; every other byte as it is (UTF-8 multi-byte sequences
-    /// never contain bytes below 0x80, so this is the same walk by scalar).
-    static func appendJSONString(_ value: String, to out: inout [UInt8]) {
+    /// `"…"` with `"`, `\`, newline, carriage return and TAB escaped by letter (and backspace
+    /// and form feed too with `letterForBackspaceAndFormFeed`, as JSONEncoder writes them), the
+    /// other control characters as `\u00xx`; every other byte as it is (UTF-8 multi-byte
+    /// sequences never contain bytes below 0x80, so this is the same walk by scalar).
+    static func appendJSONString(_ value: String, to out: inout [UInt8], letterForBackspaceAndFormFeed: Bool = false) {
+        let hex: StaticString = "0123456789abcdef"
         out.append(UInt8(ascii: "\""))
         var value = value
         value.withUTF8 { input in
@@ -103,11 +105,12 @@ public enum FieldValue: Sendable, Codable, Equatable, Hashable {
                 case 0x0A: out.append(UInt8(ascii: "n"))
                 case 0x0D: out.append(UInt8(ascii: "r"))
                 case 0x09: out.append(UInt8(ascii: "t"))
+                case 0x08 where letterForBackspaceAndFormFeed: out.append(UInt8(ascii: "b"))
+                case 0x0C where letterForBackspaceAndFormFeed: out.append(UInt8(ascii: "f"))
                 default:
-                    let hex = String(byte, radix: 16)
-                    out.append(UInt8(ascii: "u"))
-                    out.append(contentsOf: String(repeating: "0", count: 4 - hex.count).utf8)
-                    out.append(contentsOf: hex.utf8)
+                    out.append(contentsOf: "u00".utf8)
+                    out.append(hex.utf8Start[Int(byte >> 4)])
+                    out.append(hex.utf8Start[Int(byte & 0xF)])
                 }
             }
             if run < input.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: input[run...])) }

@@ -237,13 +237,8 @@ final class ImportRun {
                 let tokens = writesRecords && tokenWriter?.failed == false ? tokenWriter : nil
                 let counts = try writeBatch(writer, lower: lower, upper: upper, deferTokens: tokens != nil)
                 if let tokens, counts.created > 0 {
-                    // The values the batch's records were inserted with, one array per column.
-                    let columns = ImportTokenWriter.searchColumns.map { "array_agg(\($0) ORDER BY row_no)::text" }.joined(separator: ", ")
-                    let rows = try connection.query(PGQuery(unsafeSQL: """
-                        SELECT \(columns) FROM pg_temp.\(sheet.shape.table) WHERE row_no BETWEEN $1 AND $2 AND action = 'create'
-                        """, binds: [PGBind(lower), PGBind(upper)]))
-                    let values = try (0..<ImportTokenWriter.searchColumns.count).map { try rows[0].decode(String?.self, at: $0) }
-                    tokens.batchWritten(values: values)
+                    tokens.batchWritten(values: try ImportTokenWriter.stagedValues(
+                        table: sheet.shape.table, lower: lower, upper: upper, on: connection))
                 }
                 written += counts.total
                 changed += counts.created + counts.updated

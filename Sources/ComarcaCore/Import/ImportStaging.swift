@@ -65,9 +65,6 @@ struct ConvertedRow {
         case .some(let value): return value.plainText
         }
     }
-
-    /// The raw cells as staged: every cell's display text, `width` of them.
-    var raw: [String] { (0..<width).map { $0 < cells.count ? cells[$0].displayText : "" } }
 }
 
 /// The per-entity shape of the temporary staging table and how a converted row fills it.
@@ -166,37 +163,9 @@ struct ImportStageShape {
         out.append(UInt8(ascii: "]"))
     }
 
-    /// A JSON string as JSONEncoder escapes it: `"` and `\`, `\b \t \n \f \r`, other control
-    /// characters as `\u00xx`; everything else (`/`, non-ASCII) as it is.
+    /// A JSON string as JSONEncoder escapes it (`\b` and `\f` by letter too).
     static func appendEncoderString(_ text: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        var text = text
-        text.withUTF8 { input in
-            var run = 0
-            for i in input.indices {
-                let byte = input[i]
-                guard byte < 0x20 || byte == 0x22 || byte == 0x5C else { continue }
-                if i > run { out.append(contentsOf: UnsafeBufferPointer(rebasing: input[run..<i])) }
-                run = i + 1
-                out.append(UInt8(ascii: "\\"))
-                switch byte {
-                case 0x22: out.append(UInt8(ascii: "\""))
-                case 0x5C: out.append(UInt8(ascii: "\\"))
-                case 0x08: out.append(UInt8(ascii: "b"))
-                case 0x09: out.append(UInt8(ascii: "t"))
-                case 0x0A: out.append(UInt8(ascii: "n"))
-                case 0x0C: out.append(UInt8(ascii: "f"))
-                case 0x0D: out.append(UInt8(ascii: "r"))
-                default:
-                    let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                    out.append(contentsOf: "u00".utf8)
-                    out.append(hex[Int(byte >> 4)])
-                    out.append(hex[Int(byte & 0xF)])
-                }
-            }
-            if run < input.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: input[run...])) }
-        }
-        out.append(UInt8(ascii: "\""))
+        FieldValue.appendJSONString(text, to: &out, letterForBackspaceAndFormFeed: true)
     }
 }
 

@@ -37,6 +37,15 @@ final class ImportTokenWriter: @unchecked Sendable {
     /// The columns a record's tokens are computed from, with the id and zone they belong to.
     static let searchColumns = ["target_id", "zone_id", "display_name", "first_name", "last_name", "company_name", "email", "phone", "tax_id"]
 
+    /// The values the records created from staged rows `lower...upper` were inserted with.
+    static func stagedValues(table: String, lower: Int, upper: Int, on connection: PGConnection) throws -> BatchValues {
+        let columns = searchColumns.map { "array_agg(\($0) ORDER BY row_no)::text" }.joined(separator: ", ")
+        let rows = try connection.query(PGQuery(unsafeSQL: """
+            SELECT \(columns) FROM pg_temp.\(table) WHERE row_no BETWEEN $1 AND $2 AND action = 'create'
+            """, binds: [PGBind(lower), PGBind(upper)]))
+        return try searchColumns.indices.map { try rows[0].decode(String?.self, at: $0) }
+    }
+
     /// The tokens of the records a batch created, written in the background once the previous
     /// batch's are.
     func batchWritten(values: BatchValues) {
