@@ -289,6 +289,47 @@ public enum Normalize {
         return "+34" + national
     }
 
+    /// Whether `text` is a number in scientific notation whose digits are fewer than its value
+    /// needs: `6,12346E+08` stands for a 9-digit number but holds 6 digits (Excel, or LibreOffice
+    /// in es-ES, writes a number so when its column shows it so), `1.234567890123457e+19` for a
+    /// 20-digit one. Expanding it would invent the missing digits as zeros. `6,12345678E+08` has
+    /// every digit and is not shortened. With `signedExponent`, only the way spreadsheets write
+    /// the exponent (`E+08`, a sign) counts, so a code like `3E10` is left alone.
+    public static func isShortenedNumber(_ text: String, signedExponent: Bool) -> Bool {
+        var bytes = Array(text.utf8)[...]
+        while let first = bytes.first, first == 0x20 || first == 0x09 { bytes = bytes.dropFirst() }
+        while let last = bytes.last, last == 0x20 || last == 0x09 { bytes = bytes.dropLast() }
+        if let first = bytes.first, first == UInt8(ascii: "+") || first == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
+        func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
+        var i = bytes.startIndex
+        var integerDigits = 0
+        while i < bytes.endIndex, isDigit(bytes[i]) { integerDigits += 1; i += 1 }
+        guard integerDigits > 0, i < bytes.endIndex else { return false }
+        var fractionDigits = 0
+        if bytes[i] == UInt8(ascii: ".") || bytes[i] == UInt8(ascii: ",") {
+            i += 1
+            while i < bytes.endIndex, isDigit(bytes[i]) { fractionDigits += 1; i += 1 }
+        }
+        guard i < bytes.endIndex, bytes[i] | 0x20 == UInt8(ascii: "e") else { return false }
+        i += 1
+        guard i < bytes.endIndex else { return false }
+        if bytes[i] == UInt8(ascii: "-") { return false }  // a fraction, not a shortened whole number
+        if bytes[i] == UInt8(ascii: "+") {
+            i += 1
+        } else if signedExponent {
+            return false
+        }
+        var exponent = 0
+        var exponentDigits = 0
+        while i < bytes.endIndex, isDigit(bytes[i]), exponentDigits < 4 {
+            exponent = exponent * 10 + Int(bytes[i] - 0x30)
+            exponentDigits += 1
+            i += 1
+        }
+        guard exponentDigits > 0, i == bytes.endIndex else { return false }
+        return exponent > fractionDigits
+    }
+
     /// Digits of a whole number written as a spreadsheet would: `6.12345678E8`, `6,12345678E+08`,
     /// `612345678.0`. Nil when `text` is not such a number (then the ordinary rules apply).
     static func excelNumberDigits(_ text: String) -> String? {

@@ -338,9 +338,12 @@ struct ImportRowConverter {
         let slot: Int
         let pseudo: PseudoField?
         let conversion: ImportValueReader.Conversion?
+        /// The column's header, for messages.
+        let header: String
 
-        init(index: Int, fallback: String?, slot: Int, pseudo: PseudoField?, conversion: ImportValueReader.Conversion?) {
+        init(index: Int, header: String, fallback: String?, slot: Int, pseudo: PseudoField?, conversion: ImportValueReader.Conversion?) {
             self.index = index
+            self.header = header
             self.fallback = fallback.map(CellValue.text)
             self.slot = slot
             self.pseudo = pseudo
@@ -392,10 +395,10 @@ struct ImportRowConverter {
             switch target {
             case .field(let spec):
                 steps.append(Step(
-                    index: column.index, fallback: fallback, slot: slots[spec.key]!, pseudo: nil,
+                    index: column.index, header: column.header, fallback: fallback, slot: slots[spec.key]!, pseudo: nil,
                     conversion: reader.conversion(spec: spec, column: column)))
             case .pseudo(let pseudo):
-                steps.append(Step(index: column.index, fallback: fallback, slot: -1, pseudo: pseudo, conversion: nil))
+                steps.append(Step(index: column.index, header: column.header, fallback: fallback, slot: -1, pseudo: pseudo, conversion: nil))
             }
         }
         for (key, text) in plan.defaults where plan.byKey[key] == nil {
@@ -449,6 +452,12 @@ struct ImportRowConverter {
             } else if let pseudo = step.pseudo {
                 let text = Normalize.trimmed(cell.displayText)
                 guard !text.isEmpty else { continue }
+                if pseudo == .externalID || pseudo == .record,
+                    let issue = ImportValueReader.shortenedNumberIssue(cell, column: step.header)
+                {
+                    converted.issues.append(issue)
+                    continue
+                }
                 converted[pseudo: pseudo] = pseudo == .owner ? Normalize.emailKey(text) : text
             }
         }

@@ -59,11 +59,18 @@ struct ImportValueReader: Sendable {
         let column: ImportColumn
         /// Single choice: code or label as written → code.
         let choices: [String: String]?
+        /// An identifier-like field (phone, postal code, tax id, short text): a number Excel
+        /// shortened to scientific notation rejects the row instead of being expanded.
+        let needsEveryDigit: Bool
 
         init(spec: FieldSpec, column: ImportColumn, choices: [String: String]?) {
             self.spec = spec
             self.column = column
             self.choices = choices
+            switch spec.type {
+            case .phone, .postalCode, .taxID, .text: needsEveryDigit = true
+            default: needsEveryDigit = false
+            }
         }
     }
 
@@ -82,6 +89,9 @@ struct ImportValueReader: Sendable {
             return (.string(code), nil)
         }
         let raw = cell.displayText
+        if conversion.needsEveryDigit, let issue = Self.shortenedNumberIssue(cell, column: conversion.column.header) {
+            return (nil, issue)
+        }
         do {
             let prepared = try prepare(cell, spec: conversion.spec, column: conversion.column)
             let value = try FieldSpecSet.normalize(prepared, spec: conversion.spec, field: conversion.column.header)
@@ -113,10 +123,11 @@ struct ImportValueReader: Sendable {
             case .datetime: return .string(utcISO(date))
             default: return .string(date.iso8601)
             }
-        case .number(_, let literal):
+        case .number(let double, let literal):
             switch spec.type {
             case .integer, .decimal, .money:
-                guard let number = Decimal(string: literal, locale: FieldSpecSet.posix) else {
+                let scale: Int? = spec.type == .integer ? 0 : (spec.type == .money ? 2 : nil)
+                guard let number = Self.decimal(fromDouble: double, literal: literal, scale: scale) else {
                     throw ImportIssueError(issue: .error("invalid_value", "expected a number", column: column.header, raw: literal))
                 }
                 return .number(number)
@@ -144,6 +155,62 @@ struct ImportValueReader: Sendable {
                 return .string(text)
             }
         }
+    }
+
+    // MARK: - Numbers
+
+    /// The row's issue when `cell` holds a number in scientific notation that lacks digits the
+    /// value needs (`6,12346E+08` for a 9-digit phone): the digits Excel dropped are not in the
+    /// file, so the row is rejected rather than given invented zeros. Nil when every digit is there.
+    static func shortenedNumberIssue(_ cell: CellValue, column: String) -> ImportIssue? {
+        let text: String
+        switch cell {
+        case .text(let value):
+            // Text must look the way spreadsheets write it (a signed exponent: E+08), so a code
+            // such as 3E10 stays a code.
+            guard Normalize.isShortenedNumber(value, signedExponent: true) else { return nil }
+            text = Normalize.trimmed(value)
+        case .number(_, let literal):
+            guard Normalize.isShortenedNumber(literal, signedExponent: false) else { return nil }
+            text = literal
+        default:
+            return nil
+        }
+        return .error("shortened_number", shortenedNumberMessage(text, column: column), column: column, raw: text)
+    }
+
+    static func shortenedNumberMessage(_ text: String, column: String) -> String {
+        "Excel shortened the number \(text) in \(column); format the column as text and save again"
+    }
+
+    /// An XLSX number as the decimal it stands for. The file holds a binary double written with
+    /// up to 17 digits (Excel) or 16 (openpyxl), so 9.890,47 € may read 9890.469999999998. It is
+    /// read as the shortest decimal that gives the same double back (Swift's `description`);
+    /// then, when the field has a `scale` (money 2, integer 0; else the 15 significant digits a
+    /// spreadsheet shows), rounded to it if the rounded value is within one ulp of the double.
+    /// A value that really carries more decimals (9890.4712) keeps them, for the field to refuse.
+    /// A literal that is a plain integer is taken as written (a tool may write more digits than
+    /// a double holds).
+    static func decimal(fromDouble value: Double, literal: String, scale: Int?) -> Decimal? {
+        if isPlainInteger(literal) { return Decimal(string: literal, locale: FieldSpecSet.posix) }
+        guard value.isFinite, var shortest = Decimal(string: value.description, locale: FieldSpecSet.posix) else { return nil }
+        let places: Int
+        if let scale {
+            places = scale
+        } else {
+            guard value != 0 else { return shortest }
+            places = 15 - (Int((abs(value)).log10Floor) + 1)
+        }
+        var rounded = Decimal()
+        NSDecimalRound(&rounded, &shortest, places, .plain)
+        guard rounded != shortest, let back = Double("\(rounded)") else { return shortest }
+        return abs(back - value) <= max(value.ulp, back.ulp) ? rounded : shortest
+    }
+
+    private static func isPlainInteger(_ text: String) -> Bool {
+        var bytes = Substring(text).utf8[...]
+        if let first = bytes.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") { bytes = bytes.dropFirst() }
+        return !bytes.isEmpty && bytes.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
     }
 
     // MARK: - Dates
@@ -287,6 +354,11 @@ struct ImportValueReader: Sendable {
 
 struct ImportIssueError: Error {
     var issue: ImportIssue
+}
+
+extension Double {
+    /// ⌊log10 |self|⌋ for a finite non-zero value.
+    fileprivate var log10Floor: Double { Foundation.log10(Swift.abs(self)).rounded(.down) }
 }
 
 /// Evidence, per column, for the day/month order of dates written as text: a first part over 12
