@@ -78,6 +78,7 @@ public func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestCon
 struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
+            try QueryProblem.rejectRepeated(request)
             return try await next(request, context)
         } catch let error as HTTPError where error.status == .notFound {
             throw Problem(code: "not-found", title: "Not found", status: .notFound)

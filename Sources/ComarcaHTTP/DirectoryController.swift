@@ -8,7 +8,14 @@ import PGClient
 struct DirectoryController: Sendable {
     let database: Database
 
-    struct RenameTenant: Decodable { let name: String }
+    struct RenameTenant: Decodable {
+        let name: String
+        enum CodingKeys: String, CodingKey, CaseIterable { case name }
+        init(from decoder: any Decoder) throws {
+            try StrictKeys.check(decoder, allowed: CodingKeys.allCases.map(\.rawValue))
+            name = try decoder.container(keyedBy: CodingKeys.self).decode(String.self, forKey: .name)
+        }
+    }
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
         let database = self.database
@@ -44,7 +51,7 @@ struct DirectoryController: Sendable {
             let session = context.session
             let params = try request.pageRequest()
             let page = try PageRequest(limit: params.limit, cursor: params.cursor)
-            let inactive = request.uri.queryParameters.get("includeInactive") == "true"
+            let inactive = try request.booleanQuery("includeInactive") ?? false
             return JSONResponse(try await database.withScope(session.accessScope) {
                 try DirectoryService.users(session, page: page, includeInactive: inactive, on: $0)
             })

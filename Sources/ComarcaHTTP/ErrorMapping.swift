@@ -38,6 +38,9 @@ public enum ErrorMapping {
             return Problem(
                 code: error.code.rawValue, title: "Invalid input", status: .unprocessableContent, detail: error.message,
                 errors: error.fieldErrors.isEmpty ? nil : error.fieldErrors.map { Problem.FieldError(field: $0.field, message: $0.message) })
+        // A cursor the API did not issue cannot be read at all: 400, like malformed JSON.
+        case .invalidCursor:
+            return Problem(code: error.code.rawValue, title: "Invalid cursor", status: .badRequest, detail: error.message)
         case .migrationsPending, .migrationChanged, .migrationMissing:
             return Problem(code: "not-ready", title: "Service not ready", status: .serviceUnavailable, detail: error.message, retryAfter: 5)
         default:
@@ -63,8 +66,12 @@ public enum ErrorMapping {
             return Problem(code: "conflict", title: "Conflicts with an existing record", status: .conflict)
         case .foreignKeyViolation?:
             return Problem(code: "reference-conflict", title: "Refers to a missing record or is still referenced", status: .conflict)
-        case .checkViolation?, .notNullViolation?, .invalidTextRepresentation?:
+        case .checkViolation?, .notNullViolation?:
             return Problem(code: "invalid-input", title: "Invalid input", status: .unprocessableContent)
+        // A value PostgreSQL cannot read (a date out of range, a malformed number or id): the
+        // request was validated too little, but it is still the caller's input, not a 500.
+        case .invalidTextRepresentation?, .invalidDatetimeFormat?, .datetimeFieldOverflow?, .numericValueOutOfRange?:
+            return Problem(code: "invalid-value", title: "A value in the request cannot be read", status: .badRequest)
         // A row-level security refusal: whatever was targeted does not exist for this caller.
         case .insufficientPrivilege?:
             return Problem(code: "not-found", title: "Not found", status: .notFound)
@@ -76,4 +83,10 @@ public enum ErrorMapping {
             return Problem(code: "internal", title: "Internal error", status: .internalServerError)
         }
     }
+}
+
+extension PGError.Code {
+    static let invalidDatetimeFormat: PGError.Code = "22007"
+    static let datetimeFieldOverflow: PGError.Code = "22008"
+    static let numericValueOutOfRange: PGError.Code = "22003"
 }

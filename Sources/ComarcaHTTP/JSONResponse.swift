@@ -58,6 +58,35 @@ extension Request {
     }
 }
 
+extension Request {
+    /// A `true`/`false` query parameter; nil when absent, a 400 problem for anything else.
+    func booleanQuery(_ name: String) throws -> Bool? {
+        guard let text = uri.queryParameters.get(name) else { return nil }
+        switch text {
+        case "true": return true
+        case "false": return false
+        default: throw QueryProblem.invalid(name, "must be true or false")
+        }
+    }
+}
+
+/// A query string the API cannot read (a parameter given twice, a boolean that is not one):
+/// 400 `invalid-query`, naming the parameter but never echoing its value.
+enum QueryProblem {
+    static func invalid(_ name: String, _ message: String) -> Problem {
+        Problem(code: "invalid-query", title: "Invalid query parameter", status: .badRequest,
+                detail: "\(name) \(message)", errors: [.init(field: name, message: message)])
+    }
+
+    /// Every parameter name appears at most once: with two values, which one counts would be a guess.
+    static func rejectRepeated(_ request: Request) throws {
+        var seen = Set<Substring>()
+        for (name, _) in request.uri.queryParameters where !seen.insert(name).inserted {
+            throw invalid(String(name), "is given more than once; give it once")
+        }
+    }
+}
+
 struct PageRequestParameters: Sendable {
     let limit: Int?
     let cursor: String?

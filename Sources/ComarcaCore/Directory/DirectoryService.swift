@@ -63,7 +63,7 @@ public enum DirectoryService {
 
     public static func zones(_ session: Session, page: PageRequest, on connection: PGConnection) throws -> Page<ZoneView> {
         try session.require(.list, on: .zones)
-        let after = page.after?.first ?? ""
+        let after = try page.after([.text])?.text(0) ?? ""
         let rows = try connection.query("""
             SELECT z.zone_id, z.code, z.name, z.parent_zone_id, u.user_id
               FROM zones z
@@ -98,7 +98,7 @@ public enum DirectoryService {
 
     public static func users(_ session: Session, page: PageRequest, includeInactive: Bool, on connection: PGConnection) throws -> Page<UserView> {
         try session.require(.list, on: .users)
-        let after = page.after?.first ?? ""
+        let after = try page.after([.text])?.text(0) ?? ""
         let rows = try connection.query("""
             \(userColumns)
              WHERE u.tenant_id = \(session.tenantID) AND u.email > \(after)

@@ -94,8 +94,8 @@ public enum ImportService {
     public static func list(_ session: Session, page: PageRequest, on connection: PGConnection) throws -> Page<ImportJobView> {
         try session.require(.list, on: .imports)
         var query = PGQuery(unsafeSQL: ImportJobView.columns) + " WHERE j.tenant_id = \(session.tenantID)"
-        if let after = page.after, after.count == 2, let id = UUID(uuidString: after[1]) {
-            query = query + " AND (j.created_at, j.job_id) < (\(after[0])::timestamptz, \(id))"
+        if let after = try page.after([.timestamp, .uuid]) {
+            query = query + " AND (j.created_at, j.job_id) < (\(after.timestamp(0))::timestamptz, \(after.uuid(1)))"
         }
         query = query + " ORDER BY j.created_at DESC, j.job_id DESC LIMIT \(page.limit + 1)"
         let jobs = try connection.query(query).map(ImportJobView.from)

@@ -163,8 +163,8 @@ public enum AccountService {
         } else if let zones = session.visibleZoneIDs {
             filter = filter + " AND zone_id = ANY(\(zones))"
         }
-        if let after = page.after, after.count == 2, let afterID = UUID(uuidString: after[1]) {
-            filter = filter + " AND (updated_at, account_id) < (\(after[0])::timestamptz, \(afterID))"
+        if let after = try page.after([.timestamp, .uuid]) {
+            filter = filter + " AND (updated_at, account_id) < (\(after.timestamp(0))::timestamptz, \(after.uuid(1)))"
         }
         let rows = try connection.query("""
             \(columns) WHERE \(filter)

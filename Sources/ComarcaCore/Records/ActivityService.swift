@@ -203,8 +203,8 @@ public enum ActivityService {
         var filter: PGQuery = """
             tenant_id = \(session.tenantID) AND owner_user_id = \(session.userID) AND done_at IS NULL
             """
-        if let after = page.after, after.count == 2, let afterID = UUID(uuidString: after[1]) {
-            filter = filter + " AND (coalesce(due_at, 'infinity'::timestamptz), activity_id) > (\(after[0])::timestamptz, \(afterID))"
+        if let after = try page.after([.timestamp, .uuid]) {
+            filter = filter + " AND (coalesce(due_at, 'infinity'::timestamptz), activity_id) > (\(after.timestamp(0))::timestamptz, \(after.uuid(1)))"
         }
         let rows = try connection.query("""
             \(selectList), coalesce(due_at, 'infinity'::timestamptz)::text

@@ -382,7 +382,7 @@ public enum RecordService {
             SELECT count(*) FROM records WHERE tenant_id = \(session.tenantID) AND record_id = \(id)
             """).scalar(Int.self)
         guard exists == 1 else { throw CoreError(.notFound, "record not found") }
-        let after = page.after?.first.flatMap { Int($0) } ?? Int.max
+        let after = try page.after([.integer])?.integer(0) ?? Int.max
         let rows = try connection.query("""
             SELECT event_id, record_id, zone_id, kind, from_stage, to_stage, reason, actor_user_id, occurred_at, detail::text
               FROM record_events

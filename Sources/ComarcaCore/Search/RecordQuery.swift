@@ -247,12 +247,11 @@ public enum RecordQuery {
         let column = sortColumn(filter.sort)
         let direction = filter.descending ? "DESC" : "ASC"
         let comparison = filter.descending ? "<" : ">"
-        if let after = page.after {
-            guard after.count == 2, let id = UUID(uuidString: after[1]) else { throw CoreError.invalid("cursor", "not one this API issued") }
+        if let after = try page.after([filter.sort == .name ? .text : .timestamp, .uuid]) {
             if filter.sort == .name {
-                sql.append(" AND (r.display_name, r.record_id) \(unsafeRaw: comparison) (\(after[0]), \(id))")
+                sql.append(" AND (r.display_name, r.record_id) \(unsafeRaw: comparison) (\(after.text(0)), \(after.uuid(1)))")
             } else {
-                sql.append(" AND (\(unsafeRaw: column), r.record_id) \(unsafeRaw: comparison) (\(after[0])::timestamptz, \(id))")
+                sql.append(" AND (\(unsafeRaw: column), r.record_id) \(unsafeRaw: comparison) (\(after.timestamp(0))::timestamptz, \(after.uuid(1)))")
             }
         }
         sql.append(" ORDER BY \(unsafeRaw: column) \(unsafeRaw: direction), r.record_id \(unsafeRaw: direction) LIMIT \(page.limit + 1)")

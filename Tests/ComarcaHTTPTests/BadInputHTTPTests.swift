@@ -1,0 +1,167 @@
+import ComarcaCore
+import ComarcaHTTP
+import ComarcaTestSupport
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import PGClient
+import Testing
+
+/// Bad input is a clear 4xx problem+json, never a 500: cursors, query parameters, bodies.
+@Suite("bad input over HTTP")
+struct BadInputHTTPTests {
+    /// A cursor as the API encodes one: base64url of a JSON array.
+    static func cursor(_ json: String) -> String {
+        Data(json.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    static let uuid = "8F2C0B7A-3C1D-4E5F-9A8B-7C6D5E4F3A2B"
+
+    /// Cursors no list issues, whatever its key.
+    static let malformedEverywhere: [String] = [
+        "!!!", "%00", String(repeating: "A", count: 2000), cursor("{}"), cursor("[]"), cursor(#"[1,2]"#), cursor(#"[""]"#),
+        cursor(#"["\u0000"]"#), cursor(#"["\u0000","\u0000"]"#), cursor(#"["",""]"#), cursor(#"["a","b","c"]"#),
+        cursor(#"[null]"#), cursor(#""text""#),
+    ]
+
+    /// Cursors that are wrong for a (timestamp, uuid) key.
+    static let malformedTimestampKeys: [String] = [
+        cursor(#"["not-a-date","\#(uuid)"]"#), cursor(#"["0000-01-01 00:00:00+00","\#(uuid)"]"#),
+        cursor(#"["2024-02-30 00:00:00+00","\#(uuid)"]"#), cursor(#"["2024-13-01 00:00:00+00","\#(uuid)"]"#),
+        cursor(#"["294277-01-01 00:00:00+00","\#(uuid)"]"#), cursor(#"["99999999999999999999","\#(uuid)"]"#),
+        cursor(#"["2024-01-01 25:00:00+00","\#(uuid)"]"#), cursor(#"["2024-01-01 00:00:00+99","\#(uuid)"]"#),
+        cursor(#"["2024-01-01 00:00:00+00","not-a-uuid"]"#), cursor(#"["2024-01-01 00:00:00+00",""]"#),
+        cursor(#"["2024-01-01 00:00:00+00"]"#),
+    ]
+
+    @Test("malformed cursors on every list answer 400 invalid-cursor problem+json, never 500")
+    func malformedCursors() async throws {
+        try await HTTPFixture.withApp { f, client in
+            let admin = f.a.tokens["admin"]
+            let record = f.a.records["N1"]!
+            let routes: [(String, [String])] = [
+                ("/v1/records", Self.malformedTimestampKeys),
+                ("/v1/records?sort=created", Self.malformedTimestampKeys),
+                ("/v1/records?sort=name", [Self.cursor(#"["Cliente","not-a-uuid"]"#), Self.cursor(#"["Cliente"]"#)]),
+                ("/v1/records/\(record)/history", [Self.cursor(#"["99999999999999999999999"]"#), Self.cursor(#"["abc"]"#), Self.cursor(#"["-1"]"#)]),
+                ("/v1/accounts", Self.malformedTimestampKeys),
+                ("/v1/activities", Self.malformedTimestampKeys),
+                ("/v1/imports", Self.malformedTimestampKeys),
+                ("/v1/zones", []),
+                ("/v1/users", []),
+            ]
+            var failures: [String] = []
+            for (route, specific) in routes {
+                for cursor in Self.malformedEverywhere + specific {
+                    let separator = route.contains("?") ? "&" : "?"
+                    let escaped = cursor.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? cursor
+                    let uri = route + separator + "cursor=" + (cursor == "%00" ? cursor : escaped)
+                    let response = try await client.send(.get, uri, token: admin)
+                    let body = String(buffer: response.body)
+                    if response.status != .badRequest || response.headers[.contentType] != "application/problem+json"
+                        || !body.contains("urn:comarca:problem:invalid-cursor")
+                    {
+                        failures.append("\(route) cursor=\(cursor.prefix(60)): \(response.status.code) \(body.prefix(200))")
+                    }
+                }
+            }
+            #expect(failures.isEmpty, "\(failures.count) malformed cursors not refused:\n\(failures.joined(separator: "\n"))")
+        }
+    }
+
+    @Test("the cursors the lists issue still page through every item exactly once")
+    func issuedCursorsPage() async throws {
+        try await HTTPFixture.withApp { f, client in
+            let admin = f.a.tokens["admin"]
+            let rep = f.a.tokens["n1"]
+            for subject in ["Uno", "Dos", "Tres"] {
+                let created = try await client.send(.post, "/v1/activities", token: rep,
+                    json: #"{"kind":"call","subject":"\#(subject)","recordId":"\#(f.a.records["N1"]!)","dueAt":"2030-01-0\#(subject.count)T10:00:00Z"}"#)
+                #expect(created.status == .created, "\(String(buffer: created.body))")
+            }
+            _ = try await client.send(.post, "/v1/activities", token: rep, json: #"{"kind":"task","subject":"Sin fecha","recordId":"\#(f.a.records["N1"]!)"}"#)
+            let cases: [(String, String?)] = [
+                ("/v1/records?limit=1", admin), ("/v1/records?limit=1&sort=name", admin), ("/v1/records?limit=1&sort=-created", admin),
+                ("/v1/accounts?limit=1", admin), ("/v1/zones?limit=2", admin), ("/v1/users?limit=1", admin),
+                ("/v1/activities?limit=1", rep),
+            ]
+            for (route, token) in cases {
+                let all = try RecordsHTTPTests.json(try await client.send(.get, route.replacingOccurrences(of: #"limit=\d+"#, with: "limit=200", options: .regularExpression), token: token))
+                let expected = try #require(all["items"] as? [[String: Any]]).compactMap { $0["id"] as? String }
+                var seen: [String] = []
+                var cursor: String?
+                repeat {
+                    let uri = route + (cursor.map { "&cursor=" + $0 } ?? "")
+                    let response = try await client.send(.get, uri, token: token)
+                    #expect(response.status == .ok, "\(uri): \(String(buffer: response.body))")
+                    let page = try RecordsHTTPTests.json(response)
+                    seen += try #require(page["items"] as? [[String: Any]]).compactMap { $0["id"] as? String }
+                    cursor = page["nextCursor"] as? String
+                } while cursor != nil && seen.count <= expected.count
+                #expect(seen == expected, "\(route)")
+                #expect(expected.count >= 2, "\(route) has too few items to page")
+            }
+        }
+    }
+
+    @Test("a repeated query parameter is a 400 problem naming it; includeInactive takes only true or false")
+    func repeatedAndMalformedQueryParameters() async throws {
+        try await HTTPFixture.withApp { f, client in
+            let admin = f.a.tokens["admin"]
+            for uri in ["/v1/users?includeInactive=null&includeInactive=null", "/v1/records?limit=1&limit=2", "/v1/zones?cursor=a&cursor=b"] {
+                let response = try await client.send(.get, uri, token: admin)
+                let body = String(buffer: response.body)
+                #expect(response.status == .badRequest, "\(uri): \(body)")
+                #expect(body.contains("urn:comarca:problem:invalid-query"), "\(uri): \(body)")
+                let name = String(uri.split(separator: "?")[1].split(separator: "=")[0])
+                #expect(body.contains("\"\(name)\""), "\(uri) does not name \(name): \(body)")
+            }
+            for value in ["null", "1", "yes", ""] {
+                let response = try await client.send(.get, "/v1/users?includeInactive=\(value)", token: admin)
+                #expect(response.status == .badRequest, "includeInactive=\(value): \(String(buffer: response.body))")
+                #expect(String(buffer: response.body).contains("includeInactive"))
+            }
+            #expect(try await client.send(.get, "/v1/users?includeInactive=true", token: admin).status == .ok)
+            #expect(try await client.send(.get, "/v1/users?includeInactive=false", token: admin).status == .ok)
+        }
+    }
+
+    @Test("PATCH /v1/tenant rejects unknown fields like every other body and changes nothing")
+    func tenantRejectsUnknownFields() async throws {
+        try await HTTPFixture.withApp { f, client in
+            let before = try f.snapshotOfA()
+            let response = try await client.send(.patch, "/v1/tenant", token: f.a.tokens["admin"], json: #"{"name":"Otra","status":"suspended"}"#)
+            #expect(response.status.code == 422, "\(String(buffer: response.body))")
+            #expect(String(buffer: response.body).contains("status"))
+            #expect(try f.snapshotOfA() == before)
+            #expect(try await client.send(.patch, "/v1/tenant", token: f.a.tokens["admin"], json: #"{"name":"Empresa nueva"}"#).status == .ok)
+        }
+    }
+}
+
+@Suite("error mapping: data exceptions")
+struct DataExceptionMappingTests {
+    @Test("a value PostgreSQL cannot read (22007, 22008, 22P02, 22003) is a 400 problem, not a 500", arguments: ["22007", "22008", "22P02", "22003"])
+    func dataExceptionsAre400(code: String) {
+        let mapped = ErrorMapping.problem(for: PGError(kind: .server, code: PGError.Code(rawValue: code), message: "date/time field value out of range"))
+        #expect(mapped.statusCode == 400)
+        #expect(mapped.type == "urn:comarca:problem:invalid-value")
+        #expect(mapped.detail == nil)
+    }
+
+    @Test("timestamps as PostgreSQL prints them are cursor keys; out-of-range ones are not")
+    func timestampShapes() throws {
+        let page = try PageRequest(limit: 1, cursor: nil)
+        _ = page
+        for good in ["2026-12-05 11:57:20.123456+00", "2026-12-05 11:57:20+05:30", "2024-02-29 00:00:00-03:30:15", "2026-12-05T11:57:20.123Z", "infinity"] {
+            let cursor = BadInputHTTPTests.cursor(#"["\#(good)","\#(BadInputHTTPTests.uuid)"]"#)
+            #expect(try PageRequest(limit: 1, cursor: cursor).after([.timestamp, .uuid]) != nil, "\(good)")
+        }
+        for bad in ["2023-02-29 00:00:00+00", "2026-12-05 11:57:60+00", "2026-12-05 11:57:20.1234567+00", "2026-12-05", "2026-12-05 11:57:20+16"] {
+            let cursor = BadInputHTTPTests.cursor(#"["\#(bad)","\#(BadInputHTTPTests.uuid)"]"#)
+            #expect(throws: CoreError.self, "\(bad)") { try PageRequest(limit: 1, cursor: cursor).after([.timestamp, .uuid]) }
+        }
+    }
+}
