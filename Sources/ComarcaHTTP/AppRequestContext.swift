@@ -12,6 +12,9 @@ public struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     /// Set by `AuthenticationMiddleware` from a valid bearer token.
     public var session: Session?
 
+    /// Bodies are read by `JSONBodyDecoder`: bounded, errors in plain words.
+    public var requestDecoder: JSONBodyDecoder { JSONBodyDecoder() }
+
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress
@@ -37,6 +40,8 @@ public struct AuthenticatedContext: ChildRequestContext {
     public let session: Session
     public let requestID: String
     public let clientAddress: String
+
+    public var requestDecoder: JSONBodyDecoder { JSONBodyDecoder() }
 
     public init(context: AppRequestContext) throws {
         guard let session = context.session else {

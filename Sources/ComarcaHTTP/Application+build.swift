@@ -85,7 +85,8 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw Problem(code: "body-too-large", title: "Request body too large", status: .contentTooLarge)
         } catch let error as HTTPError {
-            throw Problem(code: "bad-request", title: error.body ?? "Bad request", status: error.status)
+            // Never the error's own text: Hummingbird's messages can echo what the client sent.
+            throw Problem(code: "bad-request", title: "Bad request", status: error.status)
         } catch let error as any HTTPResponseError where !(error is Problem) {
             // Hummingbird's and NIO's own errors (e.g. a body over maxUploadSize).
             if error.status == .contentTooLarge {
@@ -93,25 +94,12 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             }
             throw Problem(code: "bad-request", title: "Bad request", status: error.status)
         } catch let error as DecodingError {
-            throw Problem(code: "invalid-body", title: "The request body is not valid JSON for this endpoint", status: .badRequest, detail: Self.describe(error))
+            throw ErrorMapping.problem(for: JSONBodyDecoder.problem(for: error))
         } catch {
             if !(error is Problem) && !(error is CoreError) {
                 context.logger.error("request failed", metadata: ["error": "\(error)"])
             }
             throw ErrorMapping.problem(for: error)
-        }
-    }
-
-    /// Names the field at fault without echoing the value.
-    static func describe(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context) -> String {
-            context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-        }
-        switch error {
-        case .keyNotFound(let key, let context): return "missing field \(path(context).isEmpty ? "" : path(context) + ".")\(key.stringValue)"
-        case .typeMismatch(_, let context), .valueNotFound(_, let context): return "wrong type at \(path(context))"
-        case .dataCorrupted(let context): return path(context).isEmpty ? "malformed JSON" : "invalid value at \(path(context))"
-        @unknown default: return "invalid body"
         }
     }
 }

@@ -1,3 +1,4 @@
+import ComarcaCore
 import Foundation
 import HTTPTypes
 import PGClient
@@ -99,5 +100,128 @@ extension RequestContext {
             throw Problem(code: "not-found", title: "Not found", status: .notFound)
         }
         return id
+    }
+}
+
+/// How every JSON request body is read: bounded in size (`maxBytes`, 413 beyond) and in nesting
+/// (`maxDepth`, checked by a byte scan before decoding), then decoded with errors in plain words
+/// that name the field and what it takes, never the submitted value. Malformed JSON is 400
+/// `invalid-body`; well-formed JSON with a wrong field is 422 `invalid-input`.
+public struct JSONBodyDecoder: RequestDecoder {
+    /// The largest JSON body any endpoint takes (imports upload files through their own reader).
+    public static let maxBytes = 1 << 20
+    /// Deeper than any body of this API; a `[[[[…` bomb stops here before the decoder sees it.
+    public static let maxDepth = 32
+
+    public init() {}
+
+    public func decode<T: Decodable>(_ type: T.Type, from request: Request, context: some RequestContext) async throws -> T {
+        let buffer = try await request.body.collect(upTo: Swift.min(context.maxUploadSize, Self.maxBytes))
+        return try Self.decode(type, from: Data(buffer.readableBytesView))
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
+        guard !data.isEmpty else { throw malformed("The request body is empty; this endpoint takes a JSON object") }
+        guard Self.depth(of: data) <= maxDepth else {
+            throw malformed("The request body nests deeper than \(maxDepth) levels")
+        }
+        let decoder = JSONDecoder()
+        // RFC 3339 with or without fractional seconds; a custom strategy so an error keeps its field.
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            let fractional = ISO8601DateFormatter()
+            fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            guard let date = ISO8601DateFormatter().date(from: text) ?? fractional.date(from: text) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "Expected a date")
+            }
+            return date
+        }
+        do {
+            return try decoder.decode(T.self, from: data)
+        } catch let error as DecodingError {
+            throw Self.problem(for: error)
+        }
+    }
+
+    static func malformed(_ detail: String) -> Problem {
+        Problem(code: "invalid-body", title: "The request body is not valid JSON", status: .badRequest, detail: detail)
+    }
+
+    /// The deepest nesting of arrays and objects, counted outside strings (stops counting past the limit).
+    static func depth(of data: Data) -> Int {
+        var depth = 0, deepest = 0, inString = false, escaped = false
+        for byte in data {
+            if inString {
+                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                deepest = Swift.max(deepest, depth)
+                if deepest > maxDepth { return deepest }
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
+            default: break
+            }
+        }
+        return deepest
+    }
+
+    /// Allowed values of the enums bodies decode, by type name, so an error can list them.
+    static let choices: [String: [String]] = [
+        "RoleScope": RoleScope.allCases.map(\.rawValue),
+        "ActivityKind": ActivityKind.allCases.map(\.rawValue),
+        "Stage": Stage.allCases.map(\.rawValue),
+    ]
+
+    static func problem(for error: DecodingError) -> any Error {
+        func field(_ path: [any CodingKey]) -> String {
+            path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
+        }
+        func invalid(_ path: [any CodingKey], _ message: String) -> CoreError {
+            let name = field(path)
+            guard !name.isEmpty else { return CoreError(.invalidInput, "the body \(message)", fieldErrors: [.init(field: "body", message: message)]) }
+            return CoreError(.invalidInput, "\(name) \(message)", fieldErrors: [.init(field: name, message: message)])
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            return invalid(context.codingPath + [key], "is required")
+        case .valueNotFound(_, let context):
+            return invalid(context.codingPath, "must not be null")
+        case .typeMismatch(let type, let context):
+            return invalid(context.codingPath, "must be \(kind(of: type))")
+        case .dataCorrupted(let context):
+            if context.codingPath.isEmpty { return malformed("The request body is not valid JSON") }
+            if context.debugDescription == "Expected a date" { return invalid(context.codingPath, "must be an RFC 3339 date-time, e.g. 2025-03-01T09:30:00Z") }
+            let text = context.debugDescription
+            if let name = choices.keys.first(where: { text.contains("Cannot initialize \($0) ") }), let allowed = choices[name] {
+                return invalid(context.codingPath, "must be one of: \(allowed.joined(separator: ", "))")
+            }
+            if text.contains("UUID") { return invalid(context.codingPath, "must be an id (UUID)") }
+            if text.localizedCaseInsensitiveContains("date") { return invalid(context.codingPath, "must be an RFC 3339 date-time, e.g. 2025-03-01T09:30:00Z") }
+            if text.contains("number") || text.contains("Number") { return invalid(context.codingPath, "must be a number") }
+            return invalid(context.codingPath, "has a value this endpoint does not take")
+        @unknown default:
+            return malformed("The request body is not valid JSON")
+        }
+    }
+
+    /// A Swift type in the words the API documentation uses.
+    static func kind(of type: Any.Type) -> String {
+        switch type {
+        case is String.Type, is Substring.Type: return "text"
+        case is Bool.Type: return "true or false"
+        case is Int.Type, is Int64.Type, is Int32.Type: return "an integer"
+        case is Double.Type, is Float.Type, is Decimal.Type: return "a number"
+        case is UUID.Type: return "an id (UUID)"
+        case is Date.Type: return "an RFC 3339 date-time"
+        default:
+            let name = String(describing: type)
+            if name.hasPrefix("Array<") || name.hasPrefix("[") && !name.contains(":") { return "a list" }
+            if name.hasPrefix("Dictionary<") || name.contains(":") { return "an object" }
+            return "of another type"
+        }
     }
 }

@@ -224,8 +224,8 @@ extension Request {
     /// A JSON body that may be absent (an empty POST).
     func optionalBody<T: Decodable>(as type: T.Type, context: some RequestContext) async throws -> T? {
         var copy = self
-        let buffer = try await copy.collectBody(upTo: context.maxUploadSize)
+        let buffer = try await copy.collectBody(upTo: Swift.min(context.maxUploadSize, JSONBodyDecoder.maxBytes))
         guard buffer.readableBytes > 0 else { return nil }
-        return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+        return try JSONBodyDecoder.decode(T.self, from: Data(buffer.readableBytesView))
     }
 }

@@ -141,6 +141,83 @@ struct BadInputHTTPTests {
     }
 }
 
+extension BadInputHTTPTests {
+    @Test("a wrong field is named in plain words with what it takes, and the submitted value is never echoed")
+    func plainWordErrors() async throws {
+        try await HTTPFixture.withApp { f, client in
+            let admin = f.a.tokens["admin"]
+            let record = f.a.records["N1"]!
+            let cases: [(HTTPRequest.Method, String, String, String, String, String?)] = [
+                (.post, "/v1/roles", #"{"key":"k1","name":"N","scope":"AAAQQQ","permissions":{}}"#, "AAAQQQ", "scope", "own_zone"),
+                (.post, "/v1/records", #"{"firstName":123456789}"#, "123456789", "firstName", "text"),
+                (.post, "/v1/zones", #"{"code":"X","name":"Y","parentId":"zzz-QQQ"}"#, "zzz-QQQ", "parentId", "UUID"),
+                (.post, "/v1/activities", #"{"kind":"WRONGKIND","subject":"s","recordId":"\#(record)"}"#, "WRONGKIND", "kind", "meeting"),
+                (.post, "/v1/activities", #"{"kind":"call","subject":"s","recordId":"\#(record)","dueAt":"ayer-QQQ"}"#, "ayer-QQQ", "dueAt", "RFC 3339"),
+                (.post, "/v1/zones", #"{"name":"Y"}"#, "\"Y\"", "code", "required"),
+                (.patch, "/v1/tenant", #"{"name":["LISTQQQ"]}"#, "LISTQQQ", "name", "text"),
+            ]
+            for (method, path, body, value, field, allowed) in cases {
+                let response = try await client.send(method, path, token: admin, json: body)
+                let text = String(buffer: response.body)
+                #expect(response.status.code == 422, "\(path) \(body): \(text)")
+                #expect(response.headers[.contentType] == "application/problem+json")
+                #expect(!text.contains(value), "\(path) echoes the submitted value: \(text)")
+                #expect(text.contains(field), "\(path) does not name \(field): \(text)")
+                if let allowed { #expect(text.contains(allowed), "\(path) does not say what \(field) takes: \(text)") }
+                #expect(!text.contains("Cannot initialize") && !text.contains("Coding key") && !text.contains("Type mismatch"), "raw decoder text: \(text)")
+            }
+        }
+    }
+
+    @Test("malformed JSON is 400 invalid-body; well-formed JSON with a wrong field is 422; openapi.json documents both on every body")
+    func malformedVersusInvalid() async throws {
+        try await HTTPFixture.withApp { f, client in
+            let admin = f.a.tokens["admin"]
+            for body in [#"{"name":"#, "nope", #"{"name":"x"}}"#, "\u{FEFF}{", ""] {
+                let response = try await client.send(.patch, "/v1/tenant", token: admin, json: body)
+                #expect(response.status == .badRequest, "\(body): \(String(buffer: response.body))")
+                #expect(String(buffer: response.body).contains("urn:comarca:problem:invalid-body"))
+            }
+            let invalid = try await client.send(.patch, "/v1/tenant", token: admin, json: #"{"name":1}"#)
+            #expect(invalid.status.code == 422)
+        }
+        let url = TestDatabase.repositoryRoot.appendingPathComponent("Sources/ComarcaHTTP/Resources/openapi.json")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        let paths = try #require(document["paths"] as? [String: [String: Any]])
+        var missing: [String] = []
+        for (path, operations) in paths {
+            for (method, operation) in operations {
+                guard let operation = operation as? [String: Any], operation["requestBody"] != nil, path != "/v1/imports" else { continue }
+                let responses = operation["responses"] as? [String: Any] ?? [:]
+                for status in ["400", "413", "422"] where responses[status] == nil { missing.append("\(method.uppercased()) \(path) \(status)") }
+            }
+        }
+        #expect(missing.isEmpty, "undocumented: \(missing.sorted())")
+    }
+
+    @Test("JSON bodies are bounded: 413 past 1 MiB, and a 100k-deep nesting is refused at once")
+    func boundedBodies() async throws {
+        try await HTTPFixture.withApp { f, client in
+            let admin = f.a.tokens["admin"]
+            let huge = #"{"firstName":""# + String(repeating: "x", count: 2 << 20) + #""}"#
+            let tooLarge = try await client.send(.post, "/v1/records", token: admin, json: huge)
+            #expect(tooLarge.status.code == 413)
+            #expect(String(buffer: tooLarge.body).contains("urn:comarca:problem:body-too-large"))
+            for deep in [String(repeating: "[", count: 100_000), String(repeating: #"{"a":"#, count: 100_000) + "1" + String(repeating: "}", count: 100_000),
+                         #"{"custom":"# + String(repeating: "[", count: 40) + String(repeating: "]", count: 40) + "}"] {
+                let started = Date()
+                let response = try await client.send(.post, "/v1/records", token: admin, json: deep)
+                #expect(Date().timeIntervalSince(started) < 1)
+                #expect(response.status == .badRequest, "\(String(buffer: response.body))")
+                #expect(String(buffer: response.body).contains("urn:comarca:problem:invalid-body"))
+            }
+            // Brackets inside strings do not count.
+            let quoted = try await client.send(.post, "/v1/records", token: admin, json: #"{"firstName":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[","zoneId":"\#(f.a.zones["N1"]!)"}"#)
+            #expect(quoted.status == .created, "\(String(buffer: quoted.body))")
+        }
+    }
+}
+
 @Suite("error mapping: data exceptions")
 struct DataExceptionMappingTests {
     @Test("a value PostgreSQL cannot read (22007, 22008, 22P02, 22003) is a 400 problem, not a 500", arguments: ["22007", "22008", "22P02", "22003"])
