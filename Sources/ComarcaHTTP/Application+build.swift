@@ -2,6 +2,7 @@ public import ComarcaCore
 public import Hummingbird
 public import Logging
 import PGClient
+import HTTPTypes
 
 /// What `comarca serve` (and the tests) configure.
 public struct HTTPConfiguration: Sendable {
@@ -71,7 +72,40 @@ public func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestCon
     AccountsActivitiesController(database: database).addRoutes(to: signedIn)
     FieldsController(database: database).addRoutes(to: signedIn)
     ImportsController(database: database, runner: dependencies.imports).addRoutes(to: signedIn)
+    // Added last, so it wraps only the not-found responder: a known path with another method.
+    router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes.map { ($0.path.description, $0.method) }))
     return router
+}
+
+/// A request for a path the router has, with a method it does not take there: 405 with `Allow`
+/// listing the methods the router registered for that path (not a hand-kept list).
+struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddleware {
+    let routes: [(segments: [Substring], method: HTTPRequest.Method)]
+
+    init(routes: [(path: String, method: HTTPRequest.Method)]) {
+        self.routes = routes.map { (segments: $0.path.split(separator: "/"), method: $0.method) }
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound {
+            let segments = request.uri.path.split(separator: "/")
+            let allowed = Set(routes.filter { Self.matches($0.segments, segments) }.map(\.method.rawValue)).sorted()
+            guard !allowed.isEmpty else { throw error }
+            let problem = Problem(
+                code: "method-not-allowed", title: "Method not allowed", status: .methodNotAllowed,
+                detail: "This path takes \(allowed.joined(separator: ", ")).")
+            var response = try problem.response(from: request, context: context)
+            response.headers[.allow] = allowed.joined(separator: ", ")
+            return response
+        }
+    }
+
+    static func matches(_ template: [Substring], _ path: [Substring]) -> Bool {
+        guard template.count == path.count else { return template.last == "**" && path.count >= template.count - 1 }
+        return zip(template, path).allSatisfy { t, p in t == p || t == "*" || t.hasPrefix(":") || t.hasPrefix("{") }
+    }
 }
 
 /// Turns any error a handler throws into a problem+json response through `ErrorMapping`.

@@ -218,6 +218,29 @@ extension BadInputHTTPTests {
     }
 }
 
+extension BadInputHTTPTests {
+    @Test("a known path with a method it does not take is 405 problem+json with Allow from the router; an unknown path stays 404")
+    func methodNotAllowed() async throws {
+        try await HTTPFixture.withApp { f, client in
+            let record = f.a.records["N1"]!
+            let cases: [(HTTPRequest.Method, String, String)] = [
+                (.trace, "/healthz", "GET"), (.delete, "/v1/records", "GET, POST"), (.put, "/v1/records/\(record)", "DELETE, GET, PATCH"),
+                (.options, "/v1/tenant", "GET, PATCH"), (HTTPRequest.Method("PROPFIND")!, "/v1/zones", "GET, POST"),
+            ]
+            for (method, path, allow) in cases {
+                let response = try await client.send(method, path, token: f.a.tokens["admin"])
+                #expect(response.status == .methodNotAllowed, "\(method) \(path): \(response.status)")
+                #expect(response.headers[.allow] == allow, "\(method) \(path)")
+                #expect(response.headers[.contentType] == "application/problem+json")
+                #expect(String(buffer: response.body).contains("urn:comarca:problem:method-not-allowed"))
+            }
+            let unknown = try await client.send(.trace, "/nope")
+            #expect(unknown.status == .notFound)
+            #expect(String(buffer: unknown.body).contains("urn:comarca:problem:not-found"))
+        }
+    }
+}
+
 @Suite("error mapping: data exceptions")
 struct DataExceptionMappingTests {
     @Test("a value PostgreSQL cannot read (22007, 22008, 22P02, 22003) is a 400 problem, not a 500", arguments: ["22007", "22008", "22P02", "22003"])
