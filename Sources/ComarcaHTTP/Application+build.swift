@@ -3,6 +3,7 @@ public import Hummingbird
 public import Logging
 import PGClient
 import HTTPTypes
+import HummingbirdCore
 
 /// What `comarca serve` (and the tests) configure.
 public struct HTTPConfiguration: Sendable {
@@ -45,6 +46,7 @@ public func buildApplication(
 ) -> some ApplicationProtocol {
     Application(
         router: buildRouter(dependencies),
+        server: HTTPServerBuilder { responder in ProblemHTTP1Channel(inner: HTTP1Channel(responder: responder)) },
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "comarca"),
         services: [dependencies.database.pool],
         logger: logger

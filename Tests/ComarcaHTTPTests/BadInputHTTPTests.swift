@@ -5,6 +5,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import PGClient
 import Testing
 
@@ -237,6 +238,73 @@ extension BadInputHTTPTests {
             let unknown = try await client.send(.trace, "/nope")
             #expect(unknown.status == .notFound)
             #expect(String(buffer: unknown.body).contains("urn:comarca:problem:not-found"))
+        }
+    }
+}
+
+/// Requests NIO's own parser refuses, sent as raw bytes to a served instance.
+@Suite("bad input on the wire")
+struct BadInputWireTests {
+    /// Sends `request` as it is and reads the whole answer (the server closes after an error).
+    static func exchange(port: Int, _ request: [UInt8]) throws -> (status: Int, headers: [String: String], body: String) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        #expect(connected == 0)
+        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        var received: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = recv(fd, &chunk, chunk.count, 0)
+            if n <= 0 { break }
+            received += chunk[0..<n]
+        }
+        let text = String(decoding: received, as: UTF8.self)
+        let parts = text.components(separatedBy: "\r\n\r\n")
+        let lines = parts[0].components(separatedBy: "\r\n")
+        let status = Int(lines.first?.split(separator: " ").dropFirst().first ?? "") ?? 0
+        var headers: [String: String] = [:]
+        for line in lines.dropFirst() {
+            if let colon = line.firstIndex(of: ":") {
+                headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            }
+        }
+        return (status, headers, parts.dropFirst().joined(separator: "\r\n\r\n"))
+    }
+
+    @Test("an unknown method is a 501 problem and a control character in If-Match a 400 problem, never an empty 400")
+    func parserRefusalsAreProblems() async throws {
+        try await TestDatabase.withMigrated { database in
+            let pool = PGPool(configuration: database.appPoolConfiguration(maxConnections: 2))
+            let app = buildApplication(
+                configuration: HTTPConfiguration(host: "127.0.0.1", port: 0),
+                dependencies: AppDependencies(database: Database(pool: pool), migrations: try MigrationSource(directory: TestDatabase.migrationsDirectory)),
+                logger: Logger(label: "test"))
+            try await app.test(.live) { client in
+                let port = try #require(client.port)
+                let unknown = try Self.exchange(port: port, Array("FOO /healthz HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+                #expect(unknown.status == 501 || unknown.status == 405, "\(unknown)")
+                #expect(unknown.headers["content-type"] == "application/problem+json", "\(unknown)")
+                #expect(unknown.body.contains("urn:comarca:problem:"), "\(unknown)")
+                var control = Array("PATCH /v1/records/8F2C0B7A-3C1D-4E5F-9A8B-7C6D5E4F3A2B HTTP/1.1\r\nHost: x\r\nIf-Match: \"3".utf8)
+                control += [0x01] + Array("\"\r\nContent-Length: 2\r\n\r\n{}".utf8)
+                let bad = try Self.exchange(port: port, control)
+                #expect(bad.status == 400, "\(bad)")
+                #expect(bad.headers["content-type"] == "application/problem+json", "\(bad)")
+                #expect(bad.body.contains("urn:comarca:problem:"), "\(bad)")
+                let fine = try Self.exchange(port: port, Array("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
+                #expect(fine.status == 200)
+            }
+            await pool.close()
         }
     }
 }
