@@ -21,7 +21,7 @@ struct FieldsController: Sendable {
                 let permission = Entity(rawValue: entity.rawValue)
             else { throw CoreError(.notFound, "no such entity") }
             try session.require(.view, on: permission)
-            let includeArchived = request.uri.queryParameters.get("includeArchived") == "true"
+            let includeArchived = try request.booleanQuery("includeArchived") ?? false
             let set = try await database.withScope(session.accessScope) { try FieldSpecs.load(tenantID: session.tenantID, entity: entity, on: $0) }
             return JSONResponse(EntityFields(entity: entity.rawValue, fields: includeArchived ? set.fields : set.active))
         }

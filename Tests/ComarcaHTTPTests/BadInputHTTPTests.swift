@@ -126,6 +126,9 @@ struct BadInputHTTPTests {
             }
             #expect(try await client.send(.get, "/v1/users?includeInactive=true", token: admin).status == .ok)
             #expect(try await client.send(.get, "/v1/users?includeInactive=false", token: admin).status == .ok)
+            let archived = try await client.send(.get, "/v1/fields/records?includeArchived=null", token: admin)
+            #expect(archived.status == .badRequest && String(buffer: archived.body).contains("includeArchived"))
+            #expect(try await client.send(.get, "/v1/fields/records?includeArchived=true", token: admin).status == .ok)
         }
     }
 
