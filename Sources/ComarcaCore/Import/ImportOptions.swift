@@ -109,8 +109,9 @@ public struct ImportMapping: Sendable, Hashable, Codable {
     public var locale: ImportLocale = ImportLocale()
     public var mode: ImportMode?
     public var match: ImportMatchKey?
-    /// Workbooks: sheet name → entity (else guessed from the sheet name).
-    public var sheets: [String: ImportEntity] = [:]
+    /// Workbooks: sheet name → what the sheet becomes (its entity, else guessed from the sheet
+    /// name; its own mode and match key, else the import's).
+    public var sheets: [String: ImportSheetMapping] = [:]
     /// Header row number when detection should not guess.
     public var headerRow: Int?
 
@@ -131,7 +132,7 @@ public struct ImportMapping: Sendable, Hashable, Codable {
         locale = try c.decodeIfPresent(ImportLocale.self, forKey: .locale) ?? ImportLocale()
         mode = try c.decodeIfPresent(ImportMode.self, forKey: .mode)
         match = try c.decodeIfPresent(ImportMatchKey.self, forKey: .match)
-        sheets = try c.decodeIfPresent([String: ImportEntity].self, forKey: .sheets) ?? [:]
+        sheets = try c.decodeIfPresent([String: ImportSheetMapping].self, forKey: .sheets) ?? [:]
         headerRow = try c.decodeIfPresent(Int.self, forKey: .headerRow)
     }
 
@@ -143,6 +144,52 @@ public struct ImportMapping: Sendable, Hashable, Codable {
 
     static func fromJSON(_ text: String) throws -> ImportMapping {
         try JSONDecoder().decode(ImportMapping.self, from: Data(text.utf8))
+    }
+}
+
+/// What one sheet of a workbook becomes. A workbook whose sheets need different match keys
+/// (accounts by tax id, contacts by e-mail) upserts in one import:
+/// `sheets: {Cuentas: {entity: accounts, mode: upsert, match: tax_id}, Contactos: {entity: contacts, mode: upsert, match: email}}`.
+/// A bare entity (`Cuentas: accounts`) is the short form. A sheet's own mode and match win over
+/// the import's (`--mode`, `--match`, the mapping's `mode` and `match`).
+public struct ImportSheetMapping: Sendable, Hashable, Codable {
+    /// Nil: guessed from the sheet's name.
+    public var entity: ImportEntity?
+    public var mode: ImportMode?
+    public var match: ImportMatchKey?
+
+    public init(entity: ImportEntity? = nil, mode: ImportMode? = nil, match: ImportMatchKey? = nil) {
+        self.entity = entity
+        self.mode = mode
+        self.match = match
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case entity, mode, match
+    }
+
+    public init(from decoder: any Decoder) throws {
+        if let single = try? decoder.singleValueContainer(), let entity = try? single.decode(ImportEntity.self) {
+            self.init(entity: entity)
+            return
+        }
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            entity: try c.decodeIfPresent(ImportEntity.self, forKey: .entity), mode: try c.decodeIfPresent(ImportMode.self, forKey: .mode),
+            match: try c.decodeIfPresent(ImportMatchKey.self, forKey: .match))
+    }
+
+    /// The short form when only the entity is given (as mappings were saved before).
+    public func encode(to encoder: any Encoder) throws {
+        if let entity, mode == nil, match == nil {
+            var single = encoder.singleValueContainer()
+            try single.encode(entity)
+            return
+        }
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(entity, forKey: .entity)
+        try c.encodeIfPresent(mode, forKey: .mode)
+        try c.encodeIfPresent(match, forKey: .match)
     }
 }
 

@@ -39,6 +39,11 @@ extension ImportService {
     ) throws {
         let job = try get(session, id: id, on: connection)
         let t = session.tenantID
+        let namesText = try connection.query("""
+            SELECT coalesce(options->'sheetNames', '{}')::text FROM import_jobs WHERE tenant_id = \(t) AND job_id = \(id)
+            """).scalar(String.self)
+        let names = (try? JSONDecoder().decode([String: String].self, from: Data(namesText.utf8))) ?? [:]
+        func sheetName(_ job: ImportJobView, _ index: Int) -> String? { Self.sheetName(job, index, names: names) }
         try write(SpreadsheetCSV.byteOrderMark)
         let pageSize = 5_000
         switch kind {
@@ -117,9 +122,10 @@ extension ImportService {
         }
     }
 
-    private static func sheetName(_ job: ImportJobView, _ index: Int) -> String? {
+    /// A sheet as the user knows it: a workbook's by its name, a CSV file by the file's.
+    private static func sheetName(_ job: ImportJobView, _ index: Int, names: [String: String]) -> String? {
         if index < 0 { return "cuentas creadas" }  // parents created for rows naming a missing account
-        return job.sheet ?? (job.fileKind == "csv" ? job.fileName : String(index + 1))
+        return names[String(index)] ?? job.sheet ?? (job.fileKind == "csv" ? job.fileName : String(index + 1))
     }
 
     // MARK: - Templates
@@ -171,12 +177,13 @@ extension ImportService {
 
 extension ImportMapping {
     /// A mapping file (YAML or JSON): `columns`, `defaults`, `constants`, `locale`, `mode`, `match`,
-    /// `sheets`, `header_row`. Unknown keys and wrong types are errors naming the file.
+    /// `sheets`, `header_row`. Unknown keys and wrong values are errors naming the file, line,
+    /// column and key, every one at once.
     public static func parse(_ text: String, fileName: String) throws -> ImportMapping {
         do {
-            return try ImportMappingYAML.decode(text)
+            return try ImportMappingYAML.decode(text, fileName: fileName)
         } catch let error as CoreError {
-            throw CoreError(.invalidInput, "\(fileName): \(error.message)")
+            throw error
         } catch {
             throw CoreError(.invalidInput, "\(fileName): not a valid mapping file (\(error))")
         }

@@ -87,6 +87,9 @@ final class ImportRun {
         var index: Int
         var name: String?
         var entity: ImportEntity
+        /// The sheet's own mode and match key (the mapping's `sheets`), else the job's.
+        var mode: ImportMode
+        var match: ImportMatchKey?
         var shape: ImportStageShape
         var plan: ImportColumnPlan?
         var problems: [ImportFileProblem] = []
@@ -152,8 +155,7 @@ final class ImportRun {
             progress(ImportProgress(phase: .checking, sheet: sheets[i].name, rowsRead: sheets[i].rows, rowsWritten: 0, rowsTotal: nil))
             var checks = ImportChecks(
                 session: session, jobID: job.id, sheetIndex: sheets[i].index, shape: sheets[i].shape, plan: sheets[i].plan!,
-                mode: ImportMode(rawValue: job.mode) ?? .create, match: job.match.flatMap(ImportMatchKey.init(rawValue:)),
-                stagedParents: decided)
+                mode: sheets[i].mode, match: sheets[i].match, stagedParents: decided)
             checks.createMissingParents = options.createMissingParents && sheets[i].entity != .activities
             try inScope { c in
                 // Hash joins and groupings over every staged row stay in memory.
@@ -166,8 +168,15 @@ final class ImportRun {
         var headers: [String: [String]] = [:]
         for sheet in sheets { if let plan = sheet.plan { headers[String(sheet.index)] = plan.headers } }
         let headersJSON = String(decoding: try JSONEncoder().encode(headers), as: UTF8.self)
+        // Reports name a workbook's sheets by their names (the file may be gone when they are read).
+        var names: [String: String] = [:]
+        for sheet in sheets { if let name = sheet.name { names[String(sheet.index)] = name } }
+        let namesJSON = String(decoding: try JSONEncoder().encode(names), as: UTF8.self)
         try inScope { c in
-            try c.execute("UPDATE import_jobs SET headers = \(headersJSON)::jsonb WHERE tenant_id = \(session.tenantID) AND job_id = \(job.id)")
+            try c.execute("""
+                UPDATE import_jobs SET headers = \(headersJSON)::jsonb, options = options || jsonb_build_object('sheetNames', \(namesJSON)::jsonb)
+                 WHERE tenant_id = \(session.tenantID) AND job_id = \(job.id)
+                """)
         }
         if failed {
             try recordProblems(sheets)
@@ -186,7 +195,7 @@ final class ImportRun {
 
         if job.dryRun {
             try inScope { c in
-                for sheet in sheets { try writeFindings(sheet, on: c) }
+                for sheet in sheets { try writeFindings(sheet, on: c, rejectedRows: true) }
                 try finish(status: "completed", counts: planned, rowsDone: total, on: c)
             }
             return
@@ -194,7 +203,7 @@ final class ImportRun {
         if job.allOrNothing {
             if planned.rejected > 0 {
                 try inScope { c in
-                    for sheet in sheets { try writeFindings(sheet, on: c) }
+                    for sheet in sheets { try writeFindings(sheet, on: c, rejectedRows: true) }
                     try finish(status: "failed", counts: ImportWriter.Counts(rejected: planned.rejected), rowsDone: 0, on: c,
                                failure: "\(planned.rejected) row\(planned.rejected == 1 ? "" : "s") rejected; nothing was written (all-or-nothing)")
                 }
@@ -272,6 +281,10 @@ final class ImportRun {
     // MARK: - Sheets
 
     private func chooseSheets(_ file: SpreadsheetFile) throws -> [Sheet] {
+        let jobMode = ImportMode(rawValue: job.mode) ?? .create
+        let jobMatch = job.match.flatMap(ImportMatchKey.init(rawValue:))
+        // The mapping's sheets by folded name: entity, and the sheet's own mode and match.
+        let named = Dictionary(options.mapping.sheets.map { (Normalize.folded($0.key), $0.value) }, uniquingKeysWith: { a, _ in a })
         if let entity = ImportEntity(rawValue: job.entity) {
             let name: String?
             if file.kind == .xlsx {
@@ -291,15 +304,16 @@ final class ImportRun {
                 name = nil
             }
             let index = file.sheets.firstIndex { $0.name == name } ?? 0
-            return [Sheet(index: index, name: name, entity: entity, shape: .forEntity(entity))]
+            let own = name.flatMap { named[Normalize.folded($0)] }
+            return [Sheet(index: index, name: name, entity: entity, mode: own?.mode ?? jobMode, match: own?.match ?? jobMatch, shape: .forEntity(entity))]
         }
         // A workbook: one sheet per entity, parents first.
         var sheets: [Sheet] = []
         var seen: [ImportEntity: String] = [:]
-        let named = Dictionary(options.mapping.sheets.map { (Normalize.folded($0.key), $0.value) }, uniquingKeysWith: { a, _ in a })
         for info in file.sheets {
             let explicit = named[Normalize.folded(info.name)]
-            guard let entity = explicit ?? (info.hidden ? nil : ImportEntity.guess(sheetName: info.name)) else {
+            let guessed = explicit != nil || !info.hidden ? ImportEntity.guess(sheetName: info.name) : nil
+            guard let entity = explicit?.entity ?? guessed else {
                 warnings.append(.init(code: "sheet_not_imported", message: "sheet \(info.name)\(info.hidden ? " (hidden)" : "") is not imported: its name names no entity (accounts, contacts, records, activities)", row: nil))
                 continue
             }
@@ -309,7 +323,9 @@ final class ImportRun {
             }
             seen[entity] = info.name
             if info.hidden { warnings.append(.init(code: "hidden_sheet", message: "sheet \(info.name) is hidden in the workbook and is imported because the mapping names it", row: nil)) }
-            sheets.append(Sheet(index: info.index, name: info.name, entity: entity, shape: .forEntity(entity)))
+            sheets.append(Sheet(
+                index: info.index, name: info.name, entity: entity, mode: explicit?.mode ?? jobMode, match: explicit?.match ?? jobMatch,
+                shape: .forEntity(entity)))
         }
         guard !sheets.isEmpty else {
             throw CoreError.invalid("sheet", "no sheet of the workbook is named after an entity (Cuentas/Accounts, Contactos/Contacts, Registros/Records, Actividades/Activities); name them or map them in the mapping's sheets")
@@ -321,8 +337,7 @@ final class ImportRun {
 
     /// Reads the sheet once: header, columns, every row converted and COPied into the staging table.
     private func stage(_ sheet: inout Sheet, file: SpreadsheetFile) throws {
-        let mode = ImportMode(rawValue: job.mode) ?? .create
-        let match = job.match.flatMap(ImportMatchKey.init(rawValue:))
+        let (mode, match) = (sheet.mode, sheet.match)
         let (specs, zoneRules) = try inScope {
             (try FieldSpecs.load(tenantID: session.tenantID, entity: sheet.entity.fieldEntity, on: $0),
              try ZoneAssignment.load(tenantID: session.tenantID, on: $0))
@@ -521,9 +536,13 @@ final class ImportRun {
         return counts
     }
 
-    /// Row findings of a whole sheet (dry runs and refused all-or-nothing runs write no rows).
-    private func writeFindings(_ sheet: Sheet, on c: PGConnection) throws {
-        try makeWriter(sheet).writeFindings(lower: Self.allRows.lowerBound, upper: Self.allRows.upperBound, on: c)
+    /// Row findings of a whole sheet (dry runs and refused all-or-nothing runs write no rows),
+    /// and with `rejectedRows` the rejected rows as a real run records them, so the errors and
+    /// rejected-rows reports are the ones the real run would give.
+    private func writeFindings(_ sheet: Sheet, on c: PGConnection, rejectedRows: Bool = false) throws {
+        let writer = makeWriter(sheet)
+        try writer.writeFindings(lower: Self.allRows.lowerBound, upper: Self.allRows.upperBound, on: c)
+        if rejectedRows { _ = try writer.writeRejected(lower: Self.allRows.lowerBound, upper: Self.allRows.upperBound, on: c) }
     }
 
     /// Imports that create or update at least this many rows refresh the planner's statistics at the end.

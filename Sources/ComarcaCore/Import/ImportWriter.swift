@@ -39,6 +39,18 @@ struct ImportWriter {
         try connection.execute(query)
     }
 
+    /// The rejected rows of `lower...upper` not yet done, into import_rows with their cells (the
+    /// rejected-rows report). Batches write those of their rows; dry runs those of the whole sheet.
+    func writeRejected(lower: Int, upper: Int, on connection: PGConnection) throws -> Int {
+        var query = PGQuery(unsafeSQL: """
+            INSERT INTO import_rows (tenant_id, job_id, sheet_index, row_number, job_zone_id, entity, action, zone_id, zone_rule, raw)
+            SELECT $1, $2, $3, s.row_no, $4, '\(shape.entity.table)', 'rejected', s.zone_id, s.zone_rule, s.raw
+              FROM pg_temp.\(table) s WHERE s.row_no BETWEEN $5 AND $6 AND NOT s.done AND s.action = 'reject'
+            """, binds: [PGBind(session.tenantID), PGBind(jobID), PGBind(sheetIndex), PGBind(jobZoneID), PGBind(lower), PGBind(upper)])
+        query.reusesPlan = false
+        return try connection.execute(query)
+    }
+
     /// The statements of one batch, rows `lower...upper` (only rows not done).
     func write(lower: Int, upper: Int, on connection: PGConnection) throws -> Counts {
         let t = session.tenantID
@@ -69,11 +81,7 @@ struct ImportWriter {
         // Findings of every row in the batch (warnings of written rows too).
         if hasIssues { try writeFindings(lower: lower, upper: upper, on: connection) }
         var counts = Counts()
-        if present["reject", default: 0] > 0 { counts.rejected = try run("""
-            INSERT INTO import_rows (tenant_id, job_id, sheet_index, row_number, job_zone_id, entity, action, zone_id, zone_rule, raw)
-            SELECT $1, $2, $3, s.row_no, $4, '\(shape.entity.table)', 'rejected', s.zone_id, s.zone_rule, s.raw
-              FROM pg_temp.\(table) s WHERE \(inBatch) AND s.action = 'reject'
-            """) }
+        if present["reject", default: 0] > 0 { counts.rejected = try writeRejected(lower: lower, upper: upper, on: connection) }
         if present["skip", default: 0] > 0 { counts.skipped = try run("""
             INSERT INTO import_rows (tenant_id, job_id, sheet_index, row_number, job_zone_id, entity, action, target_id, zone_id, zone_rule)
             SELECT $1, $2, $3, s.row_no, $4, '\(shape.entity.table)', 'skipped', s.target_id, s.zone_id, s.zone_rule
