@@ -107,6 +107,22 @@ struct ImportChecks {
                 message: "'the row belongs in zone ' || coalesce(s.zone_code, (SELECT z.code FROM zones z WHERE z.tenant_id = $3 AND z.zone_id = s.zone_id), '?') || ' (' || s.zone_rule || '), which is outside your scope'",
                 where: "NOT (s.zone_id = ANY ($4::uuid[]))", binds: [PGBind(t), PGBind(visible)])
         }
+        if hasOwner { try ownersFit(connection) }
+    }
+
+    /// A named owner must be someone the importer may assign to who can see the row's zone: the
+    /// rule the database's owner trigger enforces (`comarca.owner_fits`), checked here so the row
+    /// is rejected with a reason instead of failing its batch.
+    private func ownersFit(_ connection: PGConnection) throws {
+        try reject(
+            connection, code: "owner_out_of_scope", column: PseudoField.owner.rawValue, raw: "s.owner_email",
+            message: """
+                'the user ' || s.owner_email || ' cannot be given rows of zone '
+                    || coalesce((SELECT z.code FROM zones z WHERE z.tenant_id = $3 AND z.zone_id = s.zone_id), '?')
+                    || ': name a user you may assign to whose zone covers it'
+                """,
+            where: "s.owner_explicit AND s.zone_id IS NOT NULL AND NOT comarca.owner_fits(s.owner_id, s.zone_id)",
+            binds: [PGBind(t)])
     }
 
     /// Account by CIF, else by folded name, among visible accounts and (workbooks) the accounts
@@ -409,6 +425,9 @@ struct ImportChecks {
         try connection.execute(PGQuery(unsafeSQL: """
             UPDATE pg_temp.\(table) s SET owner_id = $1 WHERE s.owner_id IS NULL AND NOT s.done
             """, binds: [PGBind(session.userID)]))
+        if plan.byKey[PseudoField.owner.rawValue] != nil || plan.constants[PseudoField.owner.rawValue] != nil {
+            try ownersFit(connection)
+        }
     }
 
     // MARK: - Outcome

@@ -113,7 +113,7 @@ public enum ActivityService {
         }
         let ownerID = input.ownerId ?? session.userID
         if input.ownerId != nil {
-            try RecordSupport.requireActiveUser(ownerID, field: "ownerId", session: session, on: connection)
+            try RecordSupport.requireOwnerFits(ownerID, zoneID: zoneID ?? session.zoneID, field: "ownerId", session: session, on: connection)
         }
         let id = try connection.query("""
             INSERT INTO activities (tenant_id, zone_id, kind, subject, body, record_id, account_id, opportunity_id,
@@ -161,9 +161,10 @@ public enum ActivityService {
                 }
             },
             { body = try RecordSupport.text(changes.body, field: "body", max: 20_000) },
-            { if let owner = changes.ownerId { try RecordSupport.requireActiveUser(owner, field: "ownerId", session: session, on: connection) } },
         ])
-        let updated = try connection.execute("""
+        let updated: Int
+        do {
+            updated = try connection.execute("""
             UPDATE activities
                SET subject = coalesce(\(subject), subject),
                    body = CASE WHEN \(changes.body != nil) THEN \(body) ELSE body END,
@@ -171,6 +172,10 @@ public enum ActivityService {
                    due_at = CASE WHEN \(changes.clearDue) THEN NULL ELSE coalesce(\(changes.dueAt), due_at) END
              WHERE tenant_id = \(session.tenantID) AND activity_id = \(id)
             """)
+        } catch {
+            // The activity's zone is only known to the statement: the owner trigger judges.
+            throw RecordSupport.mapOwnerError(error)
+        }
         guard updated == 1 else { throw CoreError(.notFound, "activity not found") }
         return try get(session, id: id, on: connection)
     }

@@ -120,10 +120,14 @@ extension RecordService {
             },
         ])
         let close = input.expectedClose.map { PGCalendarDate(year: $0.year, month: $0.month, day: $0.day) }
+        // The record's owner, unless they can no longer hold it (deactivated, moved): then the converter.
+        let owner = try record.ownerID.map {
+            try connection.query("SELECT comarca.owner_fits(\($0), \(record.zoneID))").scalar(Bool.self) ? $0 : session.userID
+        } ?? session.userID
         return try connection.query("""
             INSERT INTO opportunities (tenant_id, zone_id, account_id, record_id, owner_user_id, name, amount,
                                        expected_close, source, campaign_id, created_by)
-            VALUES (\(session.tenantID), \(record.zoneID), \(accountID), \(record.id), \(record.ownerID ?? session.userID),
+            VALUES (\(session.tenantID), \(record.zoneID), \(accountID), \(record.id), \(owner),
                     \(name ?? ""), \(input.amount), \(close), \(record.source), \(record.campaignID), \(session.userID))
             RETURNING opportunity_id
             """).scalar(UUID.self)

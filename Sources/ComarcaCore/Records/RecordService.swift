@@ -55,7 +55,7 @@ public enum RecordService {
         let (zoneID, zoneRule) = try placement(session, requested: input.zoneId, custom: customValues, on: connection)
         let ownerID = input.ownerId ?? session.userID
         if input.ownerId != nil {
-            try RecordSupport.requireActiveUser(ownerID, field: "ownerId", session: session, on: connection)
+            try RecordSupport.requireOwnerFits(ownerID, zoneID: zoneID, field: "ownerId", session: session, on: connection)
         }
 
         try rejectDuplicates(email: email, phone: phone, taxID: taxID, excluding: nil, session: session, on: connection)
@@ -413,7 +413,7 @@ public enum RecordService {
     // MARK: - Reassign
 
     /// Moves a record to another visible zone and owner (the zone's user when no owner is given),
-    /// with its activities; writes a `reassigned` event. Needs the `reassign` permission.
+    /// with its events and open activities; writes a `reassigned` event. Needs the `reassign` permission.
     public static func reassign(
         _ session: Session, id: UUID, zoneID: UUID, ownerID: UUID? = nil, expectedVersion: Int?, on connection: PGConnection
     ) throws -> RecordView {
@@ -422,25 +422,38 @@ public enum RecordService {
         guard try RecordSupport.zoneIsVisible(zoneID, session: session, on: connection) else {
             throw CoreError(.notFound, "zone not found")
         }
-        let newOwner: UUID?
+        let newOwner: UUID
         if let ownerID {
-            try RecordSupport.requireActiveUser(ownerID, field: "ownerId", session: session, on: connection)
+            try RecordSupport.requireOwnerFits(ownerID, zoneID: zoneID, field: "ownerId", session: session, on: connection)
             newOwner = ownerID
         } else {
+            // The zone's user (one per zone); a zone nobody holds goes to whoever moves the record.
             newOwner = try connection.query("""
                 SELECT user_id FROM users
                  WHERE tenant_id = \(session.tenantID) AND zone_id = \(zoneID) AND deactivated_at IS NULL
+                   AND comarca.owner_fits(user_id, \(zoneID))
                  ORDER BY created_at LIMIT 1
-                """).decode(UUID.self).first ?? current.ownerID
+                """).decode(UUID.self).first ?? session.userID
         }
         try RecordSupport.atomically(connection) {
             try connection.execute("""
                 UPDATE records SET zone_id = \(zoneID), owner_user_id = \(newOwner)
                  WHERE tenant_id = \(session.tenantID) AND record_id = \(id)
                 """)
+            // History follows the record: its events and its open activities move to the new zone,
+            // so the old zone's rep no longer reads them and the new owner does. Open activities
+            // whose owner cannot hold them there go to the new owner. Done activities stay where
+            // the work was done, with whoever did it.
             try connection.execute("""
-                UPDATE activities SET zone_id = \(zoneID)
+                UPDATE record_events SET zone_id = \(zoneID)
                  WHERE tenant_id = \(session.tenantID) AND record_id = \(id) AND zone_id <> \(zoneID)
+                """)
+            try connection.execute("""
+                UPDATE activities
+                   SET zone_id = \(zoneID),
+                       owner_user_id = CASE WHEN owner_user_id IS NOT NULL AND comarca.owner_fits(owner_user_id, \(zoneID))
+                                            THEN owner_user_id ELSE \(newOwner) END
+                 WHERE tenant_id = \(session.tenantID) AND record_id = \(id) AND zone_id <> \(zoneID) AND done_at IS NULL
                 """)
             try writeEvent(
                 session, recordID: id, zoneID: zoneID, kind: "reassigned", from: current.stage, to: current.stage, reason: nil,

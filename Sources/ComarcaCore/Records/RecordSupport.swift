@@ -169,12 +169,22 @@ enum RecordSupport {
             """).scalar(Int.self) == 1
     }
 
-    /// An active user of the tenant, or `invalidInput` on `field`.
-    static func requireActiveUser(_ userID: UUID, field: String, session: Session, on connection: PGConnection) throws {
-        let count = try connection.query("""
-            SELECT count(*) FROM users
-             WHERE tenant_id = \(session.tenantID) AND user_id = \(userID) AND deactivated_at IS NULL
-            """).scalar(Int.self)
-        guard count == 1 else { throw CoreError.invalid(field, "is not an active user of this company") }
+    /// An owner for a row of `zoneID`: an active user the caller may assign to and who can see
+    /// that zone (`comarca.owner_fits`, the rule the database's trigger enforces), else
+    /// `invalidInput` on `field`. A user of another company reads like a random id.
+    static func requireOwnerFits(_ userID: UUID, zoneID: UUID, field: String, session: Session, on connection: PGConnection) throws {
+        let fits = try connection.query("SELECT comarca.owner_fits(\(userID), \(zoneID))").scalar(Bool.self)
+        guard fits else {
+            throw CoreError.invalid(field, "must be an active user you may assign to, whose zone covers this one")
+        }
+    }
+
+    /// A write the owner trigger refused (`<table>_owner_in_scope`) as the field error the
+    /// pre-check gives, for paths where the zone is only known to the database.
+    static func mapOwnerError(_ error: any Error, field: String = "ownerId") -> any Error {
+        if let pg = error as? PGError, pg.code == .checkViolation, pg.constraint?.hasSuffix("_owner_in_scope") == true {
+            return CoreError.invalid(field, "must be an active user you may assign to, whose zone covers this one")
+        }
+        return error
     }
 }
