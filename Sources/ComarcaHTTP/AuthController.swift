@@ -94,9 +94,7 @@ struct AuthController: Sendable {
             let result = try await auth.login(
                 tenantSlug: body.tenant, email: body.email, password: body.password,
                 clientAddress: context.clientAddress, pool: database.pool)
-            let session = result.session
-            let user = try await database.withScope(session.accessScope) { try DirectoryService.user(session, id: session.userID, on: $0) }
-            return JSONResponse(LoginResult(token: result.token, expiresAt: result.expiresAt, user: user))
+            return JSONResponse(LoginResult(token: result.token, expiresAt: result.expiresAt, user: result.user))
         }
         group.post("/auth/accept-invite") { request, context in
             let body = try await request.decode(as: AcceptInvite.self, context: context)

@@ -21,7 +21,7 @@ struct DirectoryController: Sendable {
         let database = self.database
         group.get("/me") { _, context in
             let session = context.session
-            return JSONResponse(try await database.withScope(session.accessScope) { try DirectoryService.user(session, id: session.userID, on: $0) })
+            return JSONResponse(try await database.withScope(session.accessScope) { try DirectoryService.me(session, on: $0) })
         }
         group.get("/me/access") { _, context in
             let session = context.session

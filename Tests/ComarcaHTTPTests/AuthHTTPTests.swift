@@ -40,6 +40,50 @@ struct AuthHTTPTests {
         }
     }
 
+    /// Session rows of tenant alfa, counted as the operator.
+    static func tokenRows(_ f: HTTPFixture) throws -> Int {
+        try f.database.connectAsOwner().transaction(settings: AccessScope.operator_(tenantID: f.a.id).settings) { tx in
+            try tx.query("SELECT count(*) FROM auth_tokens WHERE tenant_id = \(f.a.id) AND kind = 'session'").scalar(Int.self)
+        }
+    }
+
+    @Test("a role that may not view users signs in and reads its own profile: signing in needs no directory right")
+    func signInNeedsNoDirectoryRight() async throws {
+        try await HTTPFixture.withApp { f, client in
+            try Self.setPassword(f, email: "n1@alfa.test")
+            // supervisor: records list and view, nothing on users.
+            try f.database.connectAsOwner().transaction(settings: AccessScope.operator_(tenantID: f.a.id).settings) { tx in
+                try tx.execute("""
+                    UPDATE users SET role_id = (SELECT role_id FROM roles WHERE tenant_id = \(f.a.id) AND key = 'supervisor')
+                     WHERE tenant_id = \(f.a.id) AND email = 'n1@alfa.test'
+                    """)
+            }
+            let before = try Self.tokenRows(f)
+            let response = try await Self.login(client, email: "n1@alfa.test", password: Self.password)
+            #expect(response.status == .ok, "\(String(buffer: response.body))")
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
+            #expect((object["user"] as? [String: Any])?["role"] as? String == "supervisor")
+            let token = try #require(object["token"] as? String)
+            let me = try await client.send(.get, "/v1/me", token: token)
+            #expect(me.status == .ok)
+            #expect(String(buffer: me.body).contains("n1@alfa.test"))
+            // Other users stay out of reach.
+            #expect(try await client.send(.get, "/v1/users", token: token).status == .forbidden)
+            #expect(try Self.tokenRows(f) == before + 1)
+        }
+    }
+
+    @Test("a refused sign-in writes no session row")
+    func refusedSignInWritesNothing() async throws {
+        try await HTTPFixture.withApp { f, client in
+            try Self.setPassword(f, email: "n1@alfa.test")
+            let before = try Self.tokenRows(f)
+            #expect(try await Self.login(client, email: "n1@alfa.test", password: "wrong password here").status == .unauthorized)
+            #expect(try await Self.login(client, email: "nobody@alfa.test", password: Self.password).status == .unauthorized)
+            #expect(try Self.tokenRows(f) == before)
+        }
+    }
+
     @Test("a wrong password, an unknown e-mail and an unknown tenant get the same 401")
     func failuresLookAlike() async throws {
         try await HTTPFixture.withApp { f, client in

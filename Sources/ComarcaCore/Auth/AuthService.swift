@@ -36,6 +36,8 @@ public struct AuthService: Sendable {
         public let token: String
         public let expiresAt: Date
         public let session: Session
+        /// The signed-in user's own profile, read in the transaction that issued the token.
+        public let user: DirectoryService.UserView
     }
 
     /// A newly issued token. `token` is the only copy of the secret: show it once.
@@ -127,7 +129,9 @@ public struct AuthService: Sendable {
         let issued = AuthToken.generate(tenantID: tenantID)
         let scope = AccessScope(tenantID: tenantID, actorID: userID, visibility: .zones([]))
         let lifetime = configuration.sessionLifetime
-        let (session, expiresAt) = try connection.transaction(settings: scope.settings) { tx in
+        // One transaction: the token, the cleared failures and the profile are written and read
+        // together, so a sign-in refused at any step leaves nothing behind.
+        let (session, expiresAt, user) = try connection.transaction(settings: scope.settings) { tx in
             let session = try SessionLoader.load(tenantID: tenantID, userID: userID, on: tx)
             let expiresAt = try tx.query("""
                 INSERT INTO public.auth_tokens (tenant_id, user_id, kind, token_hash, expires_at)
@@ -140,7 +144,8 @@ public struct AuthService: Sendable {
                 Session(
                     tenantID: session.tenantID, tenantSlug: session.tenantSlug, userID: session.userID,
                     zoneID: session.zoneID, role: session.role, visibleZoneIDs: session.visibleZoneIDs, tokenID: tokenID),
-                expires
+                expires,
+                try DirectoryService.me(session, on: tx)
             )
         }
 
@@ -150,7 +155,7 @@ public struct AuthService: Sendable {
                 try Self.storePassword(hash: rehashed, tenantID: tenantID, userID: userID, on: tx)
             }
         }
-        return LoginResult(token: issued.text, expiresAt: expiresAt, session: session)
+        return LoginResult(token: issued.text, expiresAt: expiresAt, session: session, user: user)
     }
 
     /// Revokes the session or API token given. Unknown, malformed or already revoked tokens are

@@ -109,6 +109,17 @@ public enum DirectoryService {
         return page.page(from: rows.map(userView)) { [$0.email] }
     }
 
+    /// The caller's own profile. Needs no directory right: signing in and `GET /v1/me` must work
+    /// for every role, also one that may not view other users.
+    public static func me(_ session: Session, on connection: PGConnection) throws -> UserView {
+        let rows = try connection.query("""
+            \(userColumns)
+             WHERE u.tenant_id = \(session.tenantID) AND u.user_id = \(session.userID)
+            """).decode((UUID, String, String, String, UUID?, Bool, Date).self)
+        guard let row = rows.first else { throw AuthService.unauthenticated }
+        return userView(row)
+    }
+
     public static func user(_ session: Session, id: UUID, on connection: PGConnection) throws -> UserView {
         try session.require(.view, on: .users)
         let rows = try connection.query("""
