@@ -77,40 +77,108 @@ struct AuthTests {
         }
     }
 
-    @Test("after 5 failures for an account, even the right password is rate-limited with a retry-after")
-    func accountRateLimit() async throws {
-        try await Self.withTenants { app, _, _ in
-            for attempt in 1...5 {
-                let error = #expect(throws: CoreError.self) {
-                    try Self.auth.login(tenantSlug: "tenant-a", email: "r1@tenant-a.example", password: "wrong password \(attempt)", clientAddress: "10.2.0.\(attempt)", on: app)
-                }
-                #expect(error?.code == .unauthenticated, "attempt \(attempt)")
-            }
-            let error = #expect(throws: CoreError.self) {
-                try Self.auth.login(tenantSlug: "tenant-a", email: "r1@tenant-a.example", password: Self.password, clientAddress: "10.2.1.1", on: app)
-            }
-            #expect(error?.code == .rateLimited)
-            let retryAfter = try #require(error?.retryAfterSeconds)
-            #expect(retryAfter > 800 && retryAfter <= 900, "retry after \(retryAfter) s")
+    /// A sign-in expected to be slowed down: its retry-after, in seconds.
+    static func waits(
+        _ app: PGConnection, _ slug: String, _ email: String, from address: String?, sourceLocation: SourceLocation = #_sourceLocation
+    ) -> Int? {
+        let error = #expect(throws: CoreError.self, sourceLocation: sourceLocation) {
+            try Self.auth.login(tenantSlug: slug, email: email, password: Self.password, clientAddress: address, on: app)
+        }
+        #expect(error?.code == .rateLimited, sourceLocation: sourceLocation)
+        return error?.retryAfterSeconds
+    }
 
-            // Another account of the same tenant is not affected.
-            _ = try Self.auth.login(tenantSlug: "tenant-a", email: "r3@tenant-a.example", password: Self.password, clientAddress: "10.2.1.1", on: app)
+    /// Moves every recorded failure `seconds` into the past, as if that time had gone by. (The
+    /// table has no UPDATE policy and forced RLS, so the owner lifts FORCE for this one
+    /// transaction.)
+    static func age(failuresBy seconds: Int, owner: PGConnection) throws {
+        try owner.transaction { tx in
+            try tx.execute("ALTER TABLE login_failures NO FORCE ROW LEVEL SECURITY")
+            try tx.execute("UPDATE login_failures SET failed_at = failed_at - \(seconds) * interval '1 second'")
+            try tx.execute("ALTER TABLE login_failures FORCE ROW LEVEL SECURITY")
         }
     }
 
-    @Test("after 20 failures from one address, that address is rate-limited for every account; others are not")
-    func addressRateLimit() async throws {
+    static func fail(_ app: PGConnection, _ slug: String, _ email: String, from address: String?) {
+        _ = try? Self.auth.login(tenantSlug: slug, email: email, password: "wrong password!", clientAddress: address, on: app)
+    }
+
+    @Test("after 5 failures for an account from one address, the right password waits there (15 s, doubling with each failure); the account from elsewhere and other accounts do not")
+    func pairBacksOff() async throws {
+        try await Self.withTenants { app, owner, _ in
+            for attempt in 1...5 {
+                let error = #expect(throws: CoreError.self) {
+                    try Self.auth.login(tenantSlug: "tenant-a", email: "r1@tenant-a.example", password: "wrong password \(attempt)", clientAddress: "10.2.0.1", on: app)
+                }
+                #expect(error?.code == .unauthenticated, "attempt \(attempt)")
+            }
+            let first = try #require(Self.waits(app, "tenant-a", "r1@tenant-a.example", from: "10.2.0.1"))
+            #expect((1...15).contains(first), "waits \(first) s")
+            _ = try Self.auth.login(tenantSlug: "tenant-a", email: "r1@tenant-a.example", password: Self.password, clientAddress: "10.2.0.2", on: app)
+            _ = try Self.auth.login(tenantSlug: "tenant-a", email: "r3@tenant-a.example", password: Self.password, clientAddress: "10.2.0.1", on: app)
+
+            // The success from 10.2.0.2 cleared the account's failures, not the pair's: the next
+            // failure there doubles the wait.
+            try Self.age(failuresBy: 16, owner: owner)
+            Self.fail(app, "tenant-a", "r1@tenant-a.example", from: "10.2.0.1")
+            let second = try #require(Self.waits(app, "tenant-a", "r1@tenant-a.example", from: "10.2.0.1"))
+            #expect((16...30).contains(second), "waits \(second) s")
+            // Never a hard lock-out: past the wait, the right password goes through.
+            try Self.age(failuresBy: 31, owner: owner)
+            _ = try Self.auth.login(tenantSlug: "tenant-a", email: "r1@tenant-a.example", password: Self.password, clientAddress: "10.2.0.1", on: app)
+        }
+    }
+
+    @Test("21 failed logins with random e-mails from one address do not lock out a colleague who signed in from there before; a newcomer there waits at most a minute")
+    func strangerCannotLockOutAnAddress() async throws {
+        try await Self.withTenants { app, _, _ in
+            _ = try Self.auth.login(tenantSlug: "tenant-b", email: "r1@tenant-b.example", password: Self.password, clientAddress: "192.0.2.7", on: app)
+            for attempt in 1...21 {
+                Self.fail(app, "tenant-a", "nobody\(attempt)@tenant-a.example", from: "192.0.2.7")
+            }
+            // The bystander, in another tenant, behind the same NAT.
+            _ = try Self.auth.login(tenantSlug: "tenant-b", email: "r1@tenant-b.example", password: Self.password, clientAddress: "192.0.2.7", on: app)
+            // Credential stuffing is slowed: an account new to this address waits, briefly.
+            let newcomer = try #require(Self.waits(app, "tenant-b", "r2@tenant-b.example", from: "192.0.2.7"))
+            #expect((1...60).contains(newcomer), "waits \(newcomer) s")
+            _ = try Self.auth.login(tenantSlug: "tenant-b", email: "r2@tenant-b.example", password: Self.password, clientAddress: "192.0.2.8", on: app)
+        }
+    }
+
+    @Test("an account failing from many addresses waits after 10 failures, except from an address it signed in from before")
+    func accountBacksOffExceptFromAKnownAddress() async throws {
+        try await Self.withTenants { app, _, _ in
+            _ = try Self.auth.login(tenantSlug: "tenant-a", email: "r1@tenant-a.example", password: Self.password, clientAddress: "10.9.0.1", on: app)
+            for attempt in 1...10 {
+                Self.fail(app, "tenant-a", "r1@tenant-a.example", from: "10.3.0.\(attempt)")
+            }
+            let wait = try #require(Self.waits(app, "tenant-a", "r1@tenant-a.example", from: "10.4.0.1"))
+            #expect((1...15).contains(wait), "waits \(wait) s")
+            _ = try Self.auth.login(tenantSlug: "tenant-a", email: "r1@tenant-a.example", password: Self.password, clientAddress: "10.9.0.1", on: app)
+        }
+    }
+
+    @Test("IPv6 addresses of one /64 count as one address; another /64 is another")
+    func ipv6GroupsBySlash64() async throws {
         try await Self.withTenants { app, _, _ in
             for attempt in 1...20 {
-                _ = try? Self.auth.login(tenantSlug: "tenant-a", email: "nobody\(attempt)@tenant-a.example", password: "wrong password!", clientAddress: "192.0.2.7", on: app)
+                Self.fail(app, "tenant-a", "nobody\(attempt)@tenant-a.example", from: "2001:db8:1:2::\(String(attempt, radix: 16))")
             }
-            let error = #expect(throws: CoreError.self) {
-                try Self.auth.login(tenantSlug: "tenant-b", email: "r1@tenant-b.example", password: Self.password, clientAddress: "192.0.2.7", on: app)
-            }
-            #expect(error?.code == .rateLimited)
-            #expect((error?.retryAfterSeconds ?? 0) > 0)
-            _ = try Self.auth.login(tenantSlug: "tenant-b", email: "r1@tenant-b.example", password: Self.password, clientAddress: "192.0.2.8", on: app)
+            _ = Self.waits(app, "tenant-b", "r1@tenant-b.example", from: "2001:0db8:0001:0002:ffff:ffff:ffff:ffff")
+            _ = try Self.auth.login(tenantSlug: "tenant-b", email: "r1@tenant-b.example", password: Self.password, clientAddress: "2001:db8:1:3::1", on: app)
         }
+    }
+
+    @Test("address groups: IPv4 as itself, IPv6 by its /64, IPv4-mapped IPv6 as IPv4, anything else as written")
+    func addressGroups() {
+        #expect(LoginAddress.group("192.0.2.7") == "192.0.2.7")
+        #expect(LoginAddress.group(" 2001:DB8:1:2::abcd ") == "2001:db8:1:2::/64")
+        #expect(LoginAddress.group("2001:db8:1:2:ffff:ffff:ffff:ffff") == LoginAddress.group("2001:db8:1:2::1"))
+        #expect(LoginAddress.group("2001:db8:1:3::1") != LoginAddress.group("2001:db8:1:2::1"))
+        #expect(LoginAddress.group("::ffff:192.0.2.7") == "192.0.2.7")
+        #expect(LoginAddress.group("[fe80::1%eth0]") == "fe80:0:0:0::/64")
+        #expect(LoginAddress.group("unix") == "unix")
+        #expect(LoginAddress.group("  ") == nil)
     }
 
     @Test("a successful login clears the account's failures")

@@ -85,9 +85,12 @@ public struct AuthService: Sendable {
 
     /// Password sign-in. An unknown tenant, an unknown e-mail, a deactivated user, a user without
     /// a password and a wrong password all throw the same `unauthenticated` error after the same
-    /// work (one argon2id verification). After 5 failures in 15 minutes for the account, or 20 for
-    /// `clientAddress`, attempts throw `rateLimited` with `retryAfterSeconds` before any password
-    /// is looked at, until the window has passed. Success clears the account's failures.
+    /// work (one argon2id verification). Failures slow later attempts down (sql/0023): past 5 for
+    /// the account from this address, 10 for the account, or 20 from the address (IPv6 by /64),
+    /// attempts throw `rateLimited` with `retryAfterSeconds` before any password is looked at,
+    /// waiting longer with each failure up to a cap (15 minutes; 60 seconds for the address). An
+    /// account that signed in from this address before is exempt from the account and address
+    /// counts, so a stranger cannot lock others out. Success clears the account's failures.
     ///
     /// `clientAddress`: the client's IP address as the HTTP layer sees it (nil from the CLI).
     /// Blocking (argon2id): run on a pool thread.
@@ -96,7 +99,7 @@ public struct AuthService: Sendable {
     ) throws -> LoginResult {
         let slug = Self.normalizeSlug(tenantSlug)
         let email = Self.normalizeEmail(email)
-        let address = clientAddress.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.flatMap { $0.isEmpty ? nil : $0 }
+        let address = clientAddress.flatMap(LoginAddress.group)
 
         let rows = try connection.query("""
             SELECT t.id,
@@ -138,7 +141,7 @@ public struct AuthService: Sendable {
                 VALUES (\(tenantID), \(userID), 'session', \(issued.hash), now() + \(lifetime) * interval '1 second')
                 RETURNING token_id, expires_at
                 """).decode((UUID, Date).self)
-            try tx.query("SELECT comarca.clear_login_failures(\(slug), \(email))")
+            try tx.query("SELECT comarca.note_login_success(\(slug), \(email), \(address))")
             let (tokenID, expires) = try Self.single(expiresAt)
             return (
                 Session(
