@@ -179,10 +179,13 @@ enum RecordSupport {
         }
     }
 
-    /// A write the owner trigger refused (`<table>_owner_in_scope`) as the field error the
-    /// pre-check gives, for paths where the zone is only known to the database.
+    /// A write the owner trigger (`<table>_owner_in_scope`) or the owner's foreign key
+    /// (`<table>_owner_fkey`: no such user in the tenant, left to the key by sql/0024) refused, as
+    /// the field error the pre-check gives, for paths where the zone is only known to the database.
     static func mapOwnerError(_ error: any Error, field: String = "ownerId") -> any Error {
-        if let pg = error as? PGError, pg.code == .checkViolation, pg.constraint?.hasSuffix("_owner_in_scope") == true {
+        if let pg = error as? PGError,
+           (pg.code == .checkViolation && pg.constraint?.hasSuffix("_owner_in_scope") == true)
+            || (pg.code == .foreignKeyViolation && pg.constraint?.hasSuffix("_owner_fkey") == true) {
             return CoreError.invalid(field, "must be an active user you may assign to, whose zone covers this one")
         }
         return error
