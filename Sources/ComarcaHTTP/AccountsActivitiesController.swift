@@ -134,12 +134,35 @@ struct AccountsActivitiesController: Sendable {
                 return try ActivityService.timeline(session, recordID: id, on: tx)
             }))
         }
-        // "My open activities, overdue first."
+        // Open activities overdue first (a rep's own by default), or the done ones with done=true.
         group.get("/activities") { request, context in
             let session = context.session
             let params = try request.pageRequest()
             let page = try PageRequest(limit: params.limit, cursor: params.cursor)
-            return JSONResponse(try await database.withScope(session.accessScope) { try ActivityService.myOpen(session, page: page, on: $0) })
+            let filter = ActivityFilter(
+                mine: try request.booleanQuery("mine"), ownerId: try request.uuidQuery("ownerId"),
+                zoneId: try request.uuidQuery("zoneId"), kind: try request.choiceQuery("kind", ActivityKind.self),
+                dueFrom: try request.timestampQuery("dueFrom"), dueTo: try request.timestampQuery("dueTo"),
+                done: try request.booleanQuery("done") ?? false)
+            return JSONResponse(try await database.withScope(session.accessScope) { try ActivityService.list(session, filter, page: page, on: $0) })
+        }
+        group.get("/opportunities") { request, context in
+            let session = context.session
+            let params = try request.pageRequest()
+            let page = try PageRequest(limit: params.limit, cursor: params.cursor)
+            let filter = OpportunityFilter(
+                zoneId: try request.uuidQuery("zoneId"), ownerId: try request.uuidQuery("ownerId"),
+                accountId: try request.uuidQuery("accountId"), recordId: try request.uuidQuery("recordId"),
+                stage: request.uri.queryParameters.get("stage").map { String($0) },
+                status: try request.choiceQuery("status", OpportunityFilter.Status.self),
+                updatedSince: try request.timestampQuery("updatedSince"))
+            return JSONResponse(try await database.withScope(session.accessScope) { try OpportunityService.list(session, filter, page: page, on: $0) })
+        }
+        group.get("/opportunities/:id") { _, context in
+            let session = context.session
+            let id = try context.uuidParameter("id")
+            let view = try await database.withScope(session.accessScope) { try OpportunityService.get(session, id: id, on: $0) }
+            return RecordsController.Tagged(body: view, version: view.version)
         }
         group.post("/activities") { request, context in
             let session = context.session

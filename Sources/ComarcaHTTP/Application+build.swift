@@ -114,6 +114,7 @@ struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddleware {
 struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
+            let request = QueryProblem.formDecoded(request)
             try QueryProblem.rejectRepeated(request)
             return try await next(request, context)
         } catch let error as HTTPError where error.status == .notFound {

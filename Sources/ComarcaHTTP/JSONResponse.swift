@@ -71,6 +71,29 @@ extension Request {
     }
 }
 
+extension Request {
+    /// A UUID query parameter; nil when absent, `invalidInput` on the parameter otherwise.
+    func uuidQuery(_ name: String) throws -> UUID? {
+        guard let text = uri.queryParameters.get(name) else { return nil }
+        guard let id = UUID(uuidString: text) else { throw CoreError.invalid(name, "must be a UUID") }
+        return id
+    }
+
+    /// An RFC 3339 query parameter, checked by Core's one rule for timestamps.
+    func timestampQuery(_ name: String) throws -> Date? {
+        try uri.queryParameters.get(name).map { try Timestamps.parse(String($0), field: name) }
+    }
+
+    /// A query parameter that takes one of an enum's values, which the error lists.
+    func choiceQuery<Choice: RawRepresentable & CaseIterable>(_ name: String, _ type: Choice.Type) throws -> Choice? where Choice.RawValue == String {
+        guard let text = uri.queryParameters.get(name) else { return nil }
+        guard let choice = Choice(rawValue: String(text)) else {
+            throw CoreError.invalid(name, "must be one of: " + Choice.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        return choice
+    }
+}
+
 /// A query string the API cannot read (a parameter given twice, a boolean that is not one):
 /// 400 `invalid-query`, naming the parameter but never echoing its value.
 enum QueryProblem {
@@ -79,12 +102,29 @@ enum QueryProblem {
                 detail: "\(name) \(message)", errors: [.init(field: name, message: message)])
     }
 
-    /// Every parameter name appears at most once: with two values, which one counts would be a guess.
+    /// Every parameter name appears at most once: with two values, which one counts would be a
+    /// guess. No value holds NUL: PostgreSQL cannot store it, and libpq would cut the text there.
     static func rejectRepeated(_ request: Request) throws {
         var seen = Set<Substring>()
-        for (name, _) in request.uri.queryParameters where !seen.insert(name).inserted {
-            throw invalid(String(name), "is given more than once; give it once")
+        for (name, value) in request.uri.queryParameters {
+            guard seen.insert(name).inserted else { throw invalid(String(name), "is given more than once; give it once") }
+            // A cursor is checked by its own reader, which answers invalid-cursor.
+            if name != "cursor", value.utf8.contains(0) || name.utf8.contains(0) {
+                throw invalid(String(name.filter { $0 != "\0" }), "must not contain the NUL character (%00)")
+            }
         }
+    }
+
+    /// The request as forms write query strings: `+` is a space (HTML forms, `URLSearchParams`,
+    /// `curl --data-urlencode`). Hummingbird decodes only `%XX`, so each `+` of the query becomes
+    /// `%20` before anything reads it; a literal plus arrives as `%2B` and stays one.
+    static func formDecoded(_ request: Request) -> Request {
+        guard let path = request.head.path, let mark = path.firstIndex(of: "?"), path[mark...].contains("+") else {
+            return request
+        }
+        var head = request.head
+        head.path = String(path[..<mark]) + path[mark...].replacingOccurrences(of: "+", with: "%20")
+        return Request(head: head, body: request.body)
     }
 }
 
@@ -125,14 +165,16 @@ public struct JSONBodyDecoder: RequestDecoder {
         guard Self.depth(of: data) <= maxDepth else {
             throw malformed("The request body nests deeper than \(maxDepth) levels")
         }
+        if Self.mayHoldNUL(data), let field = Self.fieldHoldingNUL(in: data) {
+            throw CoreError(.invalidInput, "\(field) must not contain the NUL character (\\u0000)",
+                            fieldErrors: [.init(field: field, message: "must not contain the NUL character (\\u0000)")])
+        }
         let decoder = JSONDecoder()
         // RFC 3339 with or without fractional seconds; a custom strategy so an error keeps its field.
         decoder.dateDecodingStrategy = .custom { decoder in
             let container = try decoder.singleValueContainer()
             let text = try container.decode(String.self)
-            let fractional = ISO8601DateFormatter()
-            fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-            guard let date = ISO8601DateFormatter().date(from: text) ?? fractional.date(from: text) else {
+            guard let date = Timestamps.date(from: text) else {
                 throw DecodingError.dataCorruptedError(in: container, debugDescription: "Expected a date")
             }
             return date
@@ -142,6 +184,51 @@ public struct JSONBodyDecoder: RequestDecoder {
         } catch let error as DecodingError {
             throw Self.problem(for: error)
         }
+    }
+
+    /// Whether a string of the body may hold `\u0000` (an escape, not an escaped backslash before
+    /// `u0000`); raw NUL bytes are not JSON and the decoder refuses them already. A byte scan, so
+    /// bodies without one cost nothing more.
+    static func mayHoldNUL(_ data: Data) -> Bool {
+        let bytes = [UInt8](data)
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "\\") {
+                if index + 5 < bytes.count, bytes[index + 1] == UInt8(ascii: "u"),
+                   bytes[(index + 2)...(index + 5)].allSatisfy({ $0 == UInt8(ascii: "0") }) { return true }
+                index += 2
+            } else {
+                index += 1
+            }
+        }
+        return false
+    }
+
+    /// The field whose text (or key) holds NUL, as error paths name fields (`custom.x`, `tags[2]`).
+    /// PostgreSQL cannot store NUL and libpq would cut the text there, so it is refused, not stored.
+    static func fieldHoldingNUL(in data: Data) -> String? {
+        guard let root = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) else { return nil }
+        func search(_ value: Any, _ path: String) -> String? {
+            switch value {
+            case let text as String:
+                return text.unicodeScalars.contains("\0") ? (path.isEmpty ? "body" : path) : nil
+            case let object as [String: Any]:
+                for key in object.keys.sorted() {
+                    let name = path.isEmpty ? key : "\(path).\(key)"
+                    if key.unicodeScalars.contains("\0") { return path.isEmpty ? "body" : path }
+                    if let found = search(object[key]!, name) { return found }
+                }
+                return nil
+            case let array as [Any]:
+                for (offset, element) in array.enumerated() {
+                    if let found = search(element, "\(path)[\(offset)]") { return found }
+                }
+                return nil
+            default:
+                return nil
+            }
+        }
+        return search(root, "")
     }
 
     static func malformed(_ detail: String) -> Problem {

@@ -30,13 +30,10 @@ struct RecordListRequest {
         filter.campaignID = uuid("campaignId")
         filter.ownerID = uuid("ownerId")
         if let since = parameters.get("updatedSince") {
-            let formatter = ISO8601DateFormatter()
-            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-            let plain = ISO8601DateFormatter()
-            if let date = formatter.date(from: since) ?? plain.date(from: since) {
-                filter.updatedSince = date
-            } else {
-                problems.append(.init(field: "updatedSince", message: "must be an RFC 3339 timestamp"))
+            do {
+                filter.updatedSince = try Timestamps.parse(since, field: "updatedSince")
+            } catch let error as CoreError {
+                problems += error.fieldErrors
             }
         }
         if let q = parameters.get("q"), !q.trimmingCharacters(in: .whitespaces).isEmpty { filter.search = q }

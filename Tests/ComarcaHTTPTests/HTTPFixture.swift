@@ -23,6 +23,7 @@ struct HTTPFixture: Sendable {
         var records: [String: UUID] = [:]
         var accounts: [String: UUID] = [:]
         var activities: [String: UUID] = [:]
+        var opportunities: [String: UUID] = [:]
     }
 
     let a: Tenant
@@ -75,6 +76,11 @@ struct HTTPFixture: Sendable {
                     INSERT INTO activities (tenant_id, zone_id, kind, subject, record_id, due_at)
                     VALUES (\(id), \(tenant.zones[code]!), 'call', \("Llamar " + code), \(tenant.records[code]!), now() - interval '1 day')
                     RETURNING activity_id
+                    """).scalar(UUID.self)
+                tenant.opportunities[code] = try tx.query("""
+                    INSERT INTO opportunities (tenant_id, zone_id, account_id, record_id, name, amount)
+                    VALUES (\(id), \(tenant.zones[code]!), \(tenant.accounts[code]!), \(tenant.records[code]!), \("Venta " + code), 1200.50)
+                    RETURNING opportunity_id
                     """).scalar(UUID.self)
             }
         }

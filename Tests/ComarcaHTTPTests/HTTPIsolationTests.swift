@@ -93,6 +93,15 @@ struct HTTPIsolationTests {
         Case(method: .patch, route: "/v1/activities/{id}", path: { f in "/v1/activities/\(f.a.activities["N1"]!)" }, body: { _ in #"{"subject":"Tomada"}"# }, repStatus: 404, otherTenantStatus: 404),
         Case(method: .delete, route: "/v1/activities/{id}", path: { f in "/v1/activities/\(f.a.activities["N1"]!)" }, body: nil, repStatus: 403, otherTenantStatus: 404),
         Case(method: .post, route: "/v1/activities/{id}/complete", path: { f in "/v1/activities/\(f.a.activities["N1"]!)/complete" }, body: nil, repStatus: 404, otherTenantStatus: 404),
+        // The team lists: a rep asking for the whole scope still sees only their zone.
+        Case(method: .get, route: "/v1/activities", path: { _ in "/v1/activities?mine=false&limit=200" }, body: nil, repStatus: 200, otherTenantStatus: nil),
+        Case(method: .get, route: "/v1/activities", path: { _ in "/v1/activities?mine=false&done=true" }, body: nil, repStatus: 200, otherTenantStatus: nil),
+        Case(method: .get, route: "/v1/activities", path: { f in "/v1/activities?zoneId=\(f.a.zones["N1"]!)" }, body: nil, repStatus: 404, otherTenantStatus: 404),
+        Case(method: .get, route: "/v1/activities", path: { f in "/v1/activities?mine=false&ownerId=\(f.a.users["n1"]!)" }, body: nil, repStatus: 200, otherTenantStatus: nil),
+        Case(method: .get, route: "/v1/opportunities", path: { _ in "/v1/opportunities?limit=200" }, body: nil, repStatus: 200, otherTenantStatus: nil),
+        Case(method: .get, route: "/v1/opportunities", path: { f in "/v1/opportunities?zoneId=\(f.a.zones["N1"]!)" }, body: nil, repStatus: 404, otherTenantStatus: 404),
+        Case(method: .get, route: "/v1/opportunities", path: { f in "/v1/opportunities?accountId=\(f.a.accounts["N1"]!)&status=open" }, body: nil, repStatus: 200, otherTenantStatus: nil),
+        Case(method: .get, route: "/v1/opportunities/{id}", path: { f in "/v1/opportunities/\(f.a.opportunities["N1"]!)" }, body: nil, repStatus: 404, otherTenantStatus: 404),
         Case(method: .get, route: "/v1/fields/{entity}", path: { _ in "/v1/fields/records" }, body: nil, repStatus: 200, otherTenantStatus: nil),
         // Imports: reps may not import at all (403 before any lookup or upload); tenant B's admin
         // finds none of tenant A's jobs, and what they upload or save is tenant B's own.
@@ -118,9 +127,10 @@ struct HTTPIsolationTests {
 
     /// Tenant A's identifiers and e-mails: none may appear in a response to an outsider.
     static func secretsOfA(_ f: HTTPFixture) -> [String] {
-        (Array(f.a.zones.values) + Array(f.a.users.values) + Array(f.a.records.values) + Array(f.a.tokenIDs.values)
-            + Array(f.a.accounts.values) + Array(f.a.activities.values) + [importOfA(f)])
-            .map { $0.uuidString.lowercased() } + ["@alfa.test", "alfa"]
+        var ids: [UUID] = Array(f.a.zones.values) + Array(f.a.users.values) + Array(f.a.records.values)
+        ids += Array(f.a.tokenIDs.values) + Array(f.a.accounts.values) + Array(f.a.activities.values)
+        ids += Array(f.a.opportunities.values) + [importOfA(f)]
+        return ids.map { $0.uuidString.lowercased() } + ["@alfa.test", "alfa"]
     }
 
     /// An import job of tenant A (queued by its admin, never run), made on first use.
@@ -197,7 +207,7 @@ struct HTTPIsolationTests {
                 // Records, accounts and activities of other zones never appear, whatever the route.
                 let text = String(buffer: response.body).lowercased()
                 for code in ["N1", "N2"] {
-                    for id in [f.a.records[code]!, f.a.accounts[code]!, f.a.activities[code]!] {
+                    for id in [f.a.records[code]!, f.a.accounts[code]!, f.a.activities[code]!, f.a.opportunities[code]!] {
                         #expect(!text.contains(id.uuidString.lowercased()), "\(c): the S1 rep saw something of zone \(code)")
                     }
                 }

@@ -17,6 +17,15 @@ public enum Entity: String, Sendable, Hashable, CaseIterable, Codable, Comparabl
 
     public static func < (a: Entity, b: Entity) -> Bool { a.rawValue < b.rawValue }
 
+    /// Entities the API serves today. Roles may already grant rights on the others (the sales
+    /// features to come), but what a caller is told they may do lists only what they can use.
+    public var isServed: Bool {
+        switch self {
+        case .quotes, .campaigns, .reports: return false
+        default: return true
+        }
+    }
+
     /// Entities whose rows belong to a zone; the rest are tenant configuration.
     public var isZoneScoped: Bool {
         switch self {

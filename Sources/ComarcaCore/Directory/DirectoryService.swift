@@ -177,7 +177,7 @@ public enum DirectoryService {
             scope: session.role.scope.rawValue,
             zone: own,
             visibleZones: session.visibleZoneIDs.map { ids in ids.compactMap { byID[$0] }.sorted { $0.code < $1.code } },
-            permissions: Dictionary(uniqueKeysWithValues: session.role.permissions.filter { !$0.value.isEmpty }
+            permissions: Dictionary(uniqueKeysWithValues: session.role.permissions.filter { $0.key.isServed && !$0.value.isEmpty }
                 .map { ($0.key.rawValue, $0.value.sorted().map(\.rawValue)) }))
     }
 

@@ -24,6 +24,31 @@ public struct ActivityView: Sendable, Codable, Equatable {
     public let updatedAt: Date
 }
 
+/// Which activities `ActivityService.list` returns; each filter narrows the caller's scope.
+public struct ActivityFilter: Sendable, Equatable {
+    /// Only the caller's own; nil: yes for a role that sees only its zone, no for wider roles.
+    public var mine: Bool?
+    public var ownerId: UUID?
+    public var zoneId: UUID?
+    public var kind: ActivityKind?
+    /// Due at or after `dueFrom` and before `dueTo`; undated activities fall outside any range.
+    public var dueFrom: Date?
+    public var dueTo: Date?
+    /// Done ones instead of open ones.
+    public var done: Bool
+
+    public init(mine: Bool? = nil, ownerId: UUID? = nil, zoneId: UUID? = nil, kind: ActivityKind? = nil,
+                dueFrom: Date? = nil, dueTo: Date? = nil, done: Bool = false) {
+        self.mine = mine
+        self.ownerId = ownerId
+        self.zoneId = zoneId
+        self.kind = kind
+        self.dueFrom = dueFrom
+        self.dueTo = dueTo
+        self.done = done
+    }
+}
+
 /// What a caller gives to create an activity: attached to at least one of a record, an account
 /// or an opportunity (all visible to the caller); it lives in the zone of the first of those.
 public struct ActivityInput: Sendable, Codable, Equatable {
@@ -204,18 +229,52 @@ public enum ActivityService {
 
     /// The caller's open activities, overdue first: by due date (oldest first), undated last.
     public static func myOpen(_ session: Session, page: PageRequest, on connection: PGConnection) throws -> Page<ActivityView> {
+        try list(session, ActivityFilter(mine: true), page: page, on: connection)
+    }
+
+    /// The activities in the caller's scope that match `filter`. Open ones come overdue first (due
+    /// date ascending, undated last); done ones most recently done first. With no owner filter a
+    /// role that sees only its own zone (a rep) gets its own activities; `mine: false` widens
+    /// that to the whole scope, which is where managers and admins start.
+    public static func list(_ session: Session, _ filter: ActivityFilter, page: PageRequest, on connection: PGConnection) throws -> Page<ActivityView> {
         try session.require(.list, on: .activities)
-        var filter: PGQuery = """
-            tenant_id = \(session.tenantID) AND owner_user_id = \(session.userID) AND done_at IS NULL
-            """
+        var conditions: PGQuery = "tenant_id = \(session.tenantID)"
+        if let owner = filter.ownerId {
+            conditions = conditions + " AND owner_user_id = \(owner)"
+        } else if filter.mine ?? (session.role.scope == .ownZone) {
+            conditions = conditions + " AND owner_user_id = \(session.userID)"
+        }
+        if let zoneID = filter.zoneId {
+            guard try RecordSupport.zoneIsVisible(zoneID, session: session, on: connection) else {
+                throw CoreError(.notFound, "zone not found")
+            }
+            conditions = conditions + " AND zone_id = \(zoneID)"
+        } else if let zones = session.visibleZoneIDs {
+            conditions = conditions + " AND zone_id = ANY(\(zones))"
+        }
+        if let kind = filter.kind { conditions = conditions + " AND kind = \(kind.rawValue)" }
+        if let from = filter.dueFrom { conditions = conditions + " AND due_at >= \(from)" }
+        if let to = filter.dueTo { conditions = conditions + " AND due_at < \(to)" }
+        if let from = filter.dueFrom, let to = filter.dueTo, to <= from {
+            throw CoreError.invalid("dueTo", "must be later than dueFrom")
+        }
+        // One sort key per list, so a cursor of one order never continues the other.
+        let key: PGQuery, order: String, comparison: String
+        if filter.done {
+            conditions = conditions + " AND done_at IS NOT NULL"
+            (key, order, comparison) = ("activities.done_at", "DESC", "<")
+        } else {
+            conditions = conditions + " AND done_at IS NULL"
+            (key, order, comparison) = ("coalesce(activities.due_at, 'infinity'::timestamptz)", "ASC", ">")
+        }
         if let after = try page.after([.timestamp, .uuid]) {
-            filter = filter + " AND (coalesce(due_at, 'infinity'::timestamptz), activity_id) > (\(after.timestamp(0))::timestamptz, \(after.uuid(1)))"
+            conditions = conditions + " AND (" + key + ", activity_id) \(unsafeRaw: comparison) (\(after.timestamp(0))::timestamptz, \(after.uuid(1)))"
         }
         let rows = try connection.query("""
-            \(selectList), coalesce(due_at, 'infinity'::timestamptz)::text
+            \(selectList), \(key)::text
               FROM activities
-             WHERE \(filter)
-             ORDER BY coalesce(due_at, 'infinity'::timestamptz), activity_id
+             WHERE \(conditions)
+             ORDER BY \(key) \(unsafeRaw: order), activities.activity_id \(unsafeRaw: order)
              LIMIT \(page.limit + 1)
             """)
         var keys: [UUID: String] = [:]

@@ -135,16 +135,6 @@ extension RecordService {
 
     /// An opportunity the caller can see.
     public static func opportunityView(_ session: Session, id: UUID, on connection: PGConnection) throws -> OpportunityView {
-        try session.require(.view, on: .opportunities)
-        let rows = try connection.query("""
-            SELECT opportunity_id, zone_id, account_id, record_id, owner_user_id, name, amount, currency, stage,
-                   expected_close, version, created_at, updated_at
-              FROM opportunities WHERE tenant_id = \(session.tenantID) AND opportunity_id = \(id)
-            """).decode((UUID, UUID, UUID?, UUID?, UUID?, String, Decimal?, String, String, PGCalendarDate?, Int, Date, Date).self)
-        guard let r = rows.first else { throw CoreError(.notFound, "opportunity not found") }
-        return OpportunityView(
-            id: r.0, zoneId: r.1, accountId: r.2, recordId: r.3, ownerId: r.4, name: r.5, amount: r.6, currency: r.7,
-            stage: r.8, expectedClose: r.9.map { CalendarDate(year: $0.year, month: $0.month, day: $0.day) },
-            version: r.10, createdAt: r.11, updatedAt: r.12)
+        try OpportunityService.get(session, id: id, on: connection)
     }
 }

@@ -183,7 +183,7 @@ public struct ConversionResult: Sendable, Codable, Equatable {
     public let opportunity: OpportunityView?
 }
 
-/// An opportunity (minimal until the pipeline work).
+/// An opportunity (no pipeline yet: `stage` is `new` until pipelines exist).
 public struct OpportunityView: Sendable, Codable, Equatable {
     public let id: UUID
     public let zoneId: UUID
@@ -195,6 +195,13 @@ public struct OpportunityView: Sendable, Codable, Equatable {
     public let currency: String
     public let stage: String
     public let expectedClose: CalendarDate?
+    /// `open`, `won` or `lost`.
+    public let status: String
+    public let wonAt: Date?
+    public let lostAt: Date?
+    public let lostReason: String?
+    public let source: String?
+    public let campaignId: UUID?
     public let version: Int
     public let createdAt: Date
     public let updatedAt: Date

@@ -39,7 +39,7 @@ public enum RecordQuery {
     public struct Summary: Sendable, Codable, Equatable {
         public let id: UUID
         public let zoneId: UUID
-        public let ownerUserId: UUID?
+        public let ownerId: UUID?
         public let accountId: UUID?
         public let stage: String
         public let disqualifiedReason: String?
@@ -113,7 +113,7 @@ public enum RecordQuery {
         var sql: PGQuery = """
             SELECT coalesce(json_agg(json_build_object(
                        'id', upper(s.record_id::text), 'zoneId', upper(s.zone_id::text),
-                       'ownerUserId', upper(s.owner_user_id::text), 'accountId', upper(s.account_id::text),
+                       'ownerId', upper(s.owner_user_id::text), 'accountId', upper(s.account_id::text),
                        'stage', s.stage, 'disqualifiedReason', s.disqualified_reason,
                        'displayName', s.display_name, 'firstName', s.first_name, 'lastName', s.last_name,
                        'companyName', s.company_name, 'email', s.email, 'phone', s.phone, 'taxId', s.tax_id,
@@ -334,7 +334,7 @@ public enum RecordQuery {
             let id: UUID = try row.decode(at: 0)
             keys[id] = try row.decode(String.self, at: 20)
             return Summary(
-                id: id, zoneId: try row.decode(at: 1), ownerUserId: try row.decode(at: 2),
+                id: id, zoneId: try row.decode(at: 1), ownerId: try row.decode(at: 2),
                 accountId: try row.decode(at: 3), stage: try row.decode(at: 4), disqualifiedReason: try row.decode(at: 5),
                 displayName: try row.decode(at: 6), firstName: try row.decode(at: 7), lastName: try row.decode(at: 8),
                 companyName: try row.decode(at: 9), email: try row.decode(at: 10), phone: try row.decode(at: 11),
