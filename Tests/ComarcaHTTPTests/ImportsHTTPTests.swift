@@ -330,12 +330,17 @@ struct ImportsHTTPTests {
             ("a CSV without an entity", [], true, "entity"),
             ("update without a match key", [("entity", "records"), ("mode", "update")], true, "match"),
             ("an unknown saved mapping", [("mappingName", "nada")], true, "mappingName"),
+            ("a YAML alias bomb as the mapping", [("entity", "records"), ("mapping", HostileDocuments.aliasBomb(levels: 9))], true, "mapping"),
+            ("a mapping nested 10 000 deep", [("entity", "records"), ("mapping", String(repeating: "[", count: 10_000))], true, "mapping"),
         ] as [(String, [(String, String)], Bool, String)]
     )
     func malformedUploads(_ label: String, fields: [(String, String)], withFile: Bool, field: String) async throws {
         try await Self.withApp { f, client, runner in
+            let started = ContinuousClock.now
             let response = try await Self.upload(
                 client, token: f.a.tokens["admin"], fields: fields, file: withFile ? ("clientes.csv", Self.spanishCSV) : nil)
+            // Refused before any expansion: a bomb once held a core for 70 s.
+            #expect(ContinuousClock.now - started < .seconds(5), "\(label)")
             #expect(response.status == .badRequest, "\(label): \(String(buffer: response.body))")
             let problem = try Self.json(response)
             #expect(problem["type"] as? String == "urn:comarca:problem:invalid-upload", "\(label)")

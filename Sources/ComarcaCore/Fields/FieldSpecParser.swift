@@ -313,7 +313,7 @@ extension FieldSpecs {
         var parser = FieldSpecParser()
         var config: FieldsConfig?
         do {
-            if let root = try Yams.compose(yaml: yaml) {
+            if let root = try BoundedYAML.compose(yaml) {
                 if case .mapping(let mapping) = root, let section = mapping["fields"] {
                     config = parser.section(section, "fields")
                 } else {
@@ -322,6 +322,8 @@ extension FieldSpecs {
             } else {
                 config = [:]
             }
+        } catch let refusal as BoundedYAML.Refusal {
+            throw TenantSpec.invalidFile(fileName, [TenantSpecProblem(line: refusal.line, column: refusal.column, path: "", message: refusal.message)])
         } catch let error as YamlError {
             throw TenantSpec.invalidFile(fileName, [TenantSpecParser.problem(from: error)])
         }

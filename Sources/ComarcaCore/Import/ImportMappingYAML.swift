@@ -26,7 +26,7 @@ enum ImportMappingYAML {
 
     /// The document's node tree: the one place a mapping's text is parsed as YAML.
     static func compose(_ text: String) throws -> Node? {
-        try Yams.compose(yaml: text)
+        try BoundedYAML.compose(text)
     }
 
     private struct Parser {
@@ -106,6 +106,9 @@ enum ImportMappingYAML {
             let root: Node?
             do {
                 root = try ImportMappingYAML.compose(yaml)
+            } catch let refusal as BoundedYAML.Refusal {
+                problems.append(TenantSpecProblem(line: refusal.line, column: refusal.column, path: "", message: refusal.message))
+                return nil
             } catch let error as YamlError {
                 problems.append(TenantSpecParser.problem(from: error))
                 return nil

@@ -93,7 +93,10 @@ struct TenantSpecParser {
     private mutating func document(_ yaml: String) -> TenantSpec? {
         let root: Node?
         do {
-            root = try Yams.compose(yaml: yaml)
+            root = try BoundedYAML.compose(yaml)
+        } catch let refusal as BoundedYAML.Refusal {
+            problems.append(TenantSpecProblem(line: refusal.line, column: refusal.column, path: "", message: refusal.message))
+            return nil
         } catch let error as YamlError {
             problems.append(Self.problem(from: error))
             return nil
