@@ -33,6 +33,14 @@ public final class PGConnection: @unchecked Sendable {
             PQfinish(conn)
             throw PGError(kind: .connection, code: .connectionFailure, message: message)
         }
+        // libpq prints every NOTICE ("table … does not exist, skipping") to stderr by default,
+        // into the CLI's output and the server's logs. They are PostgreSQL's chatter about our own
+        // statements; only a WARNING is worth a line.
+        PQsetNoticeReceiver(conn, { _, result in
+            guard let result, let severity = PQresultErrorField(result, Int32(UInt8(ascii: "V"))),
+                  String(cString: severity) == "WARNING", let text = PQresultErrorMessage(result) else { return }
+            FileHandle.standardError.write(Data(("comarca: PostgreSQL " + String(cString: text)).utf8))
+        }, nil)
         let connection = PGConnection(handle: conn)
         try connection.prepareSession()
         return connection

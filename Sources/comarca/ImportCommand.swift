@@ -407,21 +407,17 @@ struct ImportCommand: ParsableCommand {
     }
 
     static func printErrors(_ job: ImportJobView, as user: ActingUser, limit: Int) throws {
-        var text = ""
-        try user.inScope { tx in
-            try ImportService.writeReport(user.session, id: job.id, kind: .errors, on: tx) { text += String(decoding: $0, as: UTF8.self) }
+        let (findings, total) = try user.inScope { tx in try ImportService.findings(user.session, id: job.id, limit: limit, on: tx) }
+        for finding in findings {
+            let sheet = finding.sheet ?? job.fileName
+            let place = finding.row.map { "\(sheet) row \($0)" } ?? sheet
+            let column = finding.column.map { ", column \($0)" } ?? ""
+            let value = finding.value.map { $0.isEmpty ? "" : " (value \($0))" } ?? ""
+            printError("\(finding.severity): \(place)\(column)\(value): \(finding.message) [\(finding.code)]")
         }
-        let lines = text.split(separator: "\r\n").dropFirst()  // header
-        for line in lines.prefix(limit) {
-            let cells = line.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
-            guard cells.count >= 7 else { continue }
-            let sheet = cells[0].hasPrefix("\u{FEFF}") ? String(cells[0].dropFirst()) : cells[0]
-            let place = cells[1].isEmpty ? "\(sheet)" : "\(sheet) row \(cells[1])"
-            let column = cells[2].isEmpty ? "" : ", column \(cells[2])"
-            let value = cells[3].isEmpty ? "" : " (value \(cells[3]))"
-            printError("\(cells[6]): \(place)\(column)\(value): \(cells[5]) [\(cells[4])]")
+        if total > findings.count {
+            printError("… \(total - findings.count) more: comarca import report \(user.session.tenantSlug) \(job.id.uuidString.lowercased())")
         }
-        if lines.count > limit { printError("… \(lines.count - limit) more: comarca import report \(user.session.tenantSlug) \(job.id.uuidString.lowercased())") }
     }
 
     static func writeReports(_ job: ImportJobView, to directory: String, as user: ActingUser) throws {
@@ -446,11 +442,13 @@ final class ProgressBar {
     private var lastDraw = Date.distantPast
     private var drawn = false
 
-    /// When each phase was first reported, for the summary line.
-    private var phaseStarts: [(ImportProgress.Phase, Date)] = []
+    /// When each phase (of each sheet, for a workbook) was first reported, for the summary line.
+    private var phaseStarts: [(phase: ImportProgress.Phase, sheet: String?, at: Date)] = []
 
     func show(_ progress: ImportProgress) {
-        if phaseStarts.last?.0 != progress.phase { phaseStarts.append((progress.phase, Date())) }
+        if phaseStarts.last?.phase != progress.phase || phaseStarts.last?.sheet != progress.sheet {
+            phaseStarts.append((progress.phase, progress.sheet, Date()))
+        }
         guard interactive, Date().timeIntervalSince(lastDraw) > 0.2 || progress.phase == .finished else { return }
         lastDraw = Date()
         let elapsed = max(Date().timeIntervalSince(started), 0.001)
@@ -478,10 +476,11 @@ final class ProgressBar {
         if drawn { FileHandle.standardError.write(Data("\n".utf8)) }
         // Where the time went: reading (parse, validate, COPY into staging), checking (the
         // set-based decisions), writing (the batches).
-        let marks = phaseStarts + [(.finished, Date())]
+        let marks = phaseStarts + [(.finished, nil, Date())]
         var parts: [String] = []
-        for (current, next) in zip(marks, marks.dropFirst()) where current.0 != .finished {
-            parts.append(String(format: "%@ %.1f s", current.0.rawValue, next.1.timeIntervalSince(current.1)))
+        for (current, next) in zip(marks, marks.dropFirst()) where current.phase != .finished {
+            let name = current.sheet.map { "\(current.phase.rawValue) \($0)" } ?? current.phase.rawValue
+            parts.append(name + String(format: " %.1f s", next.at.timeIntervalSince(current.at)))
         }
         if !parts.isEmpty { printError("time: " + parts.joined(separator: ", ")) }
     }

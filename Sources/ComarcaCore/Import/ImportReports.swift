@@ -123,6 +123,39 @@ extension ImportService {
     }
 
     /// A sheet as the user knows it: a workbook's by its name, a CSV file by the file's.
+    /// One finding of an import, as the errors report has it, for callers that print rather
+    /// than download (the CLI): whole messages, never re-read from the CSV.
+    public struct Finding: Sendable, Equatable {
+        public let sheet: String?
+        public let row: Int?
+        public let column: String?
+        public let value: String?
+        public let code: String
+        public let message: String
+        public let severity: String
+    }
+
+    /// The first `limit` findings of a job in report order, and how many there are in all.
+    public static func findings(_ session: Session, id: UUID, limit: Int, on connection: PGConnection) throws -> (findings: [Finding], total: Int) {
+        let job = try get(session, id: id, on: connection)
+        let t = session.tenantID
+        let namesText = try connection.query("""
+            SELECT coalesce(options->'sheetNames', '{}')::text FROM import_jobs WHERE tenant_id = \(t) AND job_id = \(id)
+            """).scalar(String.self)
+        let names = (try? JSONDecoder().decode([String: String].self, from: Data(namesText.utf8))) ?? [:]
+        let total = try connection.query("SELECT count(*) FROM import_errors WHERE tenant_id = \(t) AND job_id = \(id)").scalar(Int.self)
+        let rows = try connection.query("""
+            SELECT sheet_index::int, row_number, column_name, raw_value, code, message, severity
+              FROM import_errors
+             WHERE tenant_id = \(t) AND job_id = \(id)
+             ORDER BY sheet_index, error_no LIMIT \(max(0, limit))
+            """).decode((Int, Int?, String?, String?, String, String, String).self)
+        let findings = rows.map { sheet, row, column, value, code, message, severity in
+            Finding(sheet: sheetName(job, sheet, names: names), row: row, column: column, value: value, code: code, message: message, severity: severity)
+        }
+        return (findings, total)
+    }
+
     private static func sheetName(_ job: ImportJobView, _ index: Int, names: [String: String]) -> String? {
         if index < 0 { return "cuentas creadas" }  // parents created for rows naming a missing account
         return names[String(index)] ?? job.sheet ?? (job.fileKind == "csv" ? job.fileName : String(index + 1))
