@@ -212,6 +212,16 @@ public final class PGConnection: @unchecked Sendable {
         return String(cString: escaped)
     }
 
+    /// Quotes a name as an SQL identifier with libpq's own escaping, for names that cannot be
+    /// bound (a table read from the catalog).
+    public func escapeIdentifier(_ name: String) throws -> String {
+        guard let escaped = PQescapeIdentifier(handle, name, name.utf8.count) else {
+            throw PGError(kind: .invalidUsage, message: "libpq could not escape an identifier: \(lastErrorMessage)")
+        }
+        defer { PQfreemem(escaped) }
+        return String(cString: escaped)
+    }
+
     /// Sets a transaction-local custom setting (`SET LOCAL comarca.tenant_id = '…'`), the value
     /// escaped by libpq. Only valid inside a transaction.
     public func setLocal(_ setting: PGSetting) throws {

@@ -30,7 +30,7 @@ struct HTTPFixture: Sendable {
     let b: Tenant
     let database: TestDatabase
 
-    static func spec(slug: String) throws -> TenantSpec {
+    static func spec(slug: String, everyTable: Bool = true) throws -> TenantSpec {
         try TenantSpec.parse("""
             tenant: {slug: \(slug), name: "Empresa \(slug)"}
             \(slug == "alfa" ? "roles: [{key: supervisor, name: Supervisor, scope: zone_subtree, permissions: {records: [list, view]}}]" : "")
@@ -49,11 +49,19 @@ struct HTTPFixture: Sendable {
               - {email: norte@\(slug).test, name: Manager Norte, role: manager, zone: NORTE}
               - {email: n1@\(slug).test, name: Rep N1, role: rep, zone: N1}
               - {email: s1@\(slug).test, name: Rep S1, role: rep, zone: S1}
+            \(everyTable ? """
+            assignment:
+              rules: [{postal_prefix: "48", zone: N1}]
+            fields:
+              records: [{key: ref_erp, label: {es: Referencia ERP}, type: text, unique: true}]
+            """ : "")
             """)
     }
 
-    static func setUpTenant(slug: String, on owner: PGConnection) throws -> Tenant {
-        _ = try TenantSetup.apply(try spec(slug: slug), on: owner)
+    /// `everyTable: false` leaves out the rows `fillTheRestOfTheSchema` adds (an import job among
+    /// them), for suites that count the tenant's imports from zero.
+    static func setUpTenant(slug: String, on owner: PGConnection, database: TestDatabase, everyTable: Bool = true) throws -> Tenant {
+        _ = try TenantSetup.apply(try spec(slug: slug, everyTable: everyTable), on: owner)
         let id = try #require(try TenantSetup.tenantID(forSlug: slug, on: owner))
         var tenant = Tenant(id: id, slug: slug)
         try owner.transaction(settings: AccessScope.operator_(tenantID: id).settings) { tx in
@@ -84,6 +92,7 @@ struct HTTPFixture: Sendable {
                     """).scalar(UUID.self)
             }
         }
+        if everyTable { try fillTheRestOfTheSchema(tenant, on: owner, database: database) }
         let auth = AuthService()
         for user in ["admin", "norte", "n1", "s1"] {
             let issued = try auth.createAPIToken(tenantSlug: slug, email: "\(user)@\(slug).test", name: "test \(user)", on: owner)
@@ -93,12 +102,36 @@ struct HTTPFixture: Sendable {
         return tenant
     }
 
+    /// Rows in every other tenant table (the isolation suite checks that none is left empty), made
+    /// the way the product makes them: a password, a record through the service (its events and
+    /// unique values), a disqualify reason, a saved mapping, and an import that rejects its row.
+    static func fillTheRestOfTheSchema(_ tenant: Tenant, on owner: PGConnection, database: TestDatabase) throws {
+        try AuthService().setPassword(tenantSlug: tenant.slug, email: "n1@\(tenant.slug).test", password: "contraseña larga 2026", on: owner)
+        let id = tenant.id
+        try owner.transaction(settings: AccessScope.operator_(tenantID: id).settings) { tx in
+            try tx.execute("INSERT INTO disqualify_reasons (tenant_id, code, label) VALUES (\(id), 'competencia', 'Se fue a la competencia')")
+        }
+        let app = try database.connectAsApp()
+        let admin = try SessionLoader.load(tenantID: id, userID: try #require(tenant.users["admin"]), on: app)
+        let csv = FileManager.default.temporaryDirectory.appendingPathComponent("comarca-fixture-\(tenant.slug)-\(UUID()).csv")
+        try Data("Nombre;Email\r\nAna;no es un correo\r\n".utf8).write(to: csv, options: .atomic)
+        defer { try? FileManager.default.removeItem(at: csv) }
+        let job = try app.transaction(settings: admin.accessScope.settings) { tx in
+            _ = try RecordService.create(admin, RecordInput(firstName: "Fija", lastName: "Fixture", email: "fija@\(tenant.slug).example", zoneId: tenant.zones["N2"]),
+                                     custom: ["ref_erp": .string("ERP-\(tenant.slug)")], on: tx)
+            try ImportService.saveMapping(admin, name: "clientes", entity: .records, mapping: try ImportMapping.parse("columns: {Nombre: first_name}", fileName: "m"), on: tx)
+            return try ImportService.create(admin, ImportRequest(entity: .records, fileURL: csv, fileName: "\(tenant.slug).csv"), on: tx)
+        }
+        let finished = try ImportService.run(admin, jobID: job.id, on: app)
+        try #require(finished.counts.rejected == 1, "the fixture's import should reject its one row: \(finished)")
+    }
+
     /// Runs `body` with the fixture and a client of the application as `comarca serve` builds it.
     static func withApp(_ body: @escaping @Sendable (HTTPFixture, any TestClientProtocol) async throws -> Void) async throws {
         try await TestDatabase.withMigrated { database in
             let owner = try database.connectAsOwner()
             let fixture = HTTPFixture(
-                a: try setUpTenant(slug: "alfa", on: owner), b: try setUpTenant(slug: "beta", on: owner), database: database)
+                a: try setUpTenant(slug: "alfa", on: owner, database: database), b: try setUpTenant(slug: "beta", on: owner, database: database), database: database)
             let pool = PGPool(configuration: database.appPoolConfiguration(maxConnections: 4))
             let app = buildApplication(
                 configuration: HTTPConfiguration(host: "127.0.0.1", port: 0),

@@ -23,7 +23,8 @@ struct ImportsHTTPTests {
         try await TestDatabase.withMigrated { database in
             let owner = try database.connectAsOwner()
             let fixture = HTTPFixture(
-                a: try HTTPFixture.setUpTenant(slug: "alfa", on: owner), b: try HTTPFixture.setUpTenant(slug: "beta", on: owner), database: database)
+                a: try HTTPFixture.setUpTenant(slug: "alfa", on: owner, database: database, everyTable: false),
+                b: try HTTPFixture.setUpTenant(slug: "beta", on: owner, database: database, everyTable: false), database: database)
             let pool = PGPool(configuration: database.appPoolConfiguration(maxConnections: 4))
             let spool = FileManager.default.temporaryDirectory.appendingPathComponent("comarca-imports-test-\(UUID().uuidString)")
             let db = Database(pool: pool)
