@@ -413,7 +413,77 @@ struct RecordQueryPlanTests {
         search.search = "garcia"
         #expect(try RecordQuery.statement(session, filter: search, page: page)?.reusesPlan == false)
         var ranged = RecordQuery.Filter()
-        ranged.custom = [.init(key: "employees", op: .gte, value: "10")]
+        ranged.custom = [.init(key: "employees", op: .gte, value: "10", type: .integer)]
         #expect(try RecordQuery.statement(session, filter: ranged, page: page)?.reusesPlan == false)
+    }
+}
+
+@Suite("custom-field filters compare by the field's declared type")
+struct CustomFieldRangeTests {
+    static let fields = """
+        fields:
+          records:
+            - {key: fecha_alta, label: {es: Fecha de alta}, type: date}
+            - {key: ultima_visita, label: {es: Última visita}, type: datetime}
+            - {key: empleados, label: {es: Empleados}, type: integer}
+            - {key: margen, label: {es: Margen}, type: decimal}
+            - {key: facturacion, label: {es: Facturación}, type: money}
+            - {key: notas, label: {es: Notas}, type: text}
+        """
+
+    static func ids(_ f: RecordFixture, _ custom: [RecordQuery.CustomFilter]) throws -> Set<UUID> {
+        Set(try RecordQueryTests.search(f, f.bio, nil) { $0.custom = custom }.items.map(\.id))
+    }
+
+    @Test("date, datetime, integer, decimal and money ranges select by value, not by text, and eq compares the same way")
+    func rangesByType() async throws {
+        try await RecordFixture.with(fields: Self.fields) { f in
+            func make(_ name: String, _ custom: [String: FieldValue]) throws -> UUID {
+                try f.run(f.bio) { try RecordService.create(f.bio, RecordInput(firstName: name), custom: custom, on: $0) }.id
+            }
+            let early = try make("Temprano", ["fecha_alta": .string("2025-11-30"), "ultima_visita": .string("2025-12-01T08:00:00+01:00"),
+                                                "empleados": .string("9"), "margen": .string("9,5"), "facturacion": .string("999,99")])
+            let late = try make("Tardío", ["fecha_alta": .string("2025-12-01"), "ultima_visita": .string("2025-12-01T09:00:00Z"),
+                                             "empleados": .string("10"), "margen": .string("10.25"), "facturacion": .string("1.000,00")])
+            _ = try make("Sin datos", [:])
+            // The filter the probe used: a date is a date, not the number 2025.
+            #expect(try Self.ids(f, [.init(key: "fecha_alta", op: .gte, value: "2025-12-01")]) == [late])
+            #expect(try Self.ids(f, [.init(key: "fecha_alta", op: .lte, value: "2025-11-30")]) == [early])
+            #expect(try Self.ids(f, [.init(key: "fecha_alta", op: .eq, value: "2025-12-01")]) == [late])
+            // 08:00+01:00 is 07:00Z, before 08:30Z.
+            #expect(try Self.ids(f, [.init(key: "ultima_visita", op: .gte, value: "2025-12-01T08:30:00Z")]) == [late])
+            #expect(try Self.ids(f, [.init(key: "ultima_visita", op: .lte, value: "2025-12-01T07:00:00Z")]) == [early])
+            // As text "9" > "10"; as integers 10 >= 10 and 9 is not.
+            #expect(try Self.ids(f, [.init(key: "empleados", op: .gte, value: "10")]) == [late])
+            #expect(try Self.ids(f, [.init(key: "empleados", op: .lte, value: "9")]) == [early])
+            #expect(try Self.ids(f, [.init(key: "margen", op: .gte, value: "10")]) == [late])
+            #expect(try Self.ids(f, [.init(key: "margen", op: .eq, value: "9.50")]) == [early])
+            #expect(try Self.ids(f, [.init(key: "facturacion", op: .gte, value: "1000")]) == [late])
+            #expect(try Self.ids(f, [.init(key: "facturacion", op: .lte, value: "999,99")]) == [early])
+            #expect(try Self.ids(f, [.init(key: "facturacion", op: .gte, value: "500"), .init(key: "facturacion", op: .lte, value: "1500")]) == [early, late])
+        }
+    }
+
+    @Test("a value of the wrong type, a range on a text field and an unknown field are refused naming the parameter")
+    func wrongValuesAreRefused() async throws {
+        try await RecordFixture.with(fields: Self.fields) { f in
+            let cases: [(RecordQuery.CustomFilter, String)] = [
+                (.init(key: "fecha_alta", op: .gte, value: "01/12/2025"), "cf.fecha_alta.gte"),
+                (.init(key: "fecha_alta", op: .gte, value: "2025-02-30"), "cf.fecha_alta.gte"),
+                (.init(key: "ultima_visita", op: .lte, value: "2025-12-01"), "cf.ultima_visita.lte"),
+                (.init(key: "empleados", op: .gte, value: "10.5"), "cf.empleados.gte"),
+                (.init(key: "margen", op: .gte, value: "1e3"), "cf.margen.gte"),
+                (.init(key: "notas", op: .gte, value: "a"), "cf.notas.gte"),
+                (.init(key: "no_existe", op: .eq, value: "1"), "cf.no_existe"),
+            ]
+            for (filter, field) in cases {
+                let error = try f.error(f.bio) { tx in
+                    _ = try RecordQuery.list(f.bio, filter: { var q = RecordQuery.Filter(); q.custom = [filter]; return q }(),
+                                             page: PageRequest(limit: 10, cursor: nil), on: tx)
+                }
+                #expect(error.code == .invalidInput, "\(filter)")
+                #expect(error.fieldErrors.map(\.field) == [field], "\(filter): \(error)")
+            }
+        }
     }
 }

@@ -14,10 +14,14 @@ public enum RecordQuery {
         public let key: String
         public let op: Operator
         public let value: String
-        public init(key: String, op: Operator, value: String) {
+        /// The field's declared type, which decides how values compare; set from the tenant's
+        /// field specs when the statement is built, never guessed from the value's text.
+        public var type: FieldType?
+        public init(key: String, op: Operator, value: String, type: FieldType? = nil) {
             self.key = key
             self.op = op
             self.value = value
+            self.type = type
         }
     }
 
@@ -142,6 +146,20 @@ public enum RecordQuery {
     public static func statement(_ session: Session, filter: Filter, page: PageRequest, search: SearchPlan?,
                                  on connection: PGConnection) throws -> PGQuery? {
         try validate(filter)
+        var filter = filter
+        if !filter.custom.isEmpty {
+            let specs = try FieldSpecs.load(tenantID: session.tenantID, entity: .records, on: connection)
+            var problems: [CoreError.FieldError] = []
+            for index in filter.custom.indices {
+                let key = filter.custom[index].key
+                if let spec = specs.fields.first(where: { $0.key == key && !$0.builtin }) {
+                    filter.custom[index].type = spec.type
+                } else {
+                    problems.append(.init(field: "cf.\(key)", message: "is not a custom field of records"))
+                }
+            }
+            if !problems.isEmpty { throw CoreError(.invalidInput, "unknown custom fields in the filter", fieldErrors: problems) }
+        }
         let plan = try search ?? searchPlan(session, filter: filter, on: connection)
         return try statement(session, filter: filter, page: page, search: plan)
     }
@@ -223,23 +241,7 @@ public enum RecordQuery {
         if let campaign = filter.campaignID { sql.append(" AND r.campaign_id = \(campaign)") }
         if let owner = filter.ownerID { sql.append(" AND r.owner_user_id = \(owner)") }
         if let since = filter.updatedSince { sql.append(" AND r.updated_at >= \(since)") }
-        for custom in filter.custom {
-            switch custom.op {
-            case .eq:
-                sql.append(" AND r.custom ->> \(custom.key) = \(custom.value)")
-            case .gte, .lte:
-                let comparison = custom.op == .gte ? ">=" : "<="
-                if let number = Decimal(string: custom.value, locale: Locale(identifier: "en_US_POSIX")), custom.value.allSatisfy({ $0.isNumber || $0 == "." || $0 == "-" }) {
-                    // Only values that are numbers take part; a text value is not "greater".
-                    sql.append(" AND (CASE WHEN r.custom ->> \(custom.key) ~ '^-?[0-9]+(\\.[0-9]+)?$' THEN (r.custom ->> \(custom.key))::numeric END) \(unsafeRaw: comparison) \(number)")
-                } else if custom.value.range(of: #"^\d{4}-\d{2}-\d{2}"#, options: .regularExpression) != nil {
-                    // ISO dates and datetimes compare correctly as text.
-                    sql.append(" AND (CASE WHEN r.custom ->> \(custom.key) ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}' THEN r.custom ->> \(custom.key) END) \(unsafeRaw: comparison) \(custom.value)")
-                } else {
-                    throw CoreError.invalid("custom.\(custom.key)", "a range needs a number or an ISO date")
-                }
-            }
-        }
+        for custom in filter.custom { sql.append(try condition(custom)) }
         if let plan { sql.append(searchCondition(session, plan: plan, zones: tokenZones)) }
 
         // Keyset: (sort key, record_id), both in the same direction. The cursor carries the key as
@@ -259,6 +261,36 @@ public enum RecordQuery {
         // then sort, or an ordered scan): a generic cached plan guessed wrong by 100x (measured).
         sql.reusesPlan = filter.search == nil && filter.custom.isEmpty
         return sql
+    }
+
+    /// One `cf.KEY[.gte|.lte]=value` as SQL, comparing as the field's declared type: numbers as
+    /// numbers, dates as dates, instants as instants, anything else as its text (equality only).
+    /// Stored values are canonical (FieldSpecSet.normalize), so only those of the right shape take
+    /// part, and the filter's own value must be one of that type or the request is refused.
+    static func condition(_ custom: CustomFilter) throws -> PGQuery {
+        let field = "cf.\(custom.key)" + (custom.op == .eq ? "" : ".\(custom.op.rawValue)")
+        let comparison = custom.op == .eq ? "=" : custom.op == .gte ? ">=" : "<="
+        let stored: PGQuery = "(r.custom ->> \(custom.key))"
+        switch custom.type {
+        case .integer?, .decimal?, .money?:
+            guard let number = PlainNumber(custom.value), custom.type != .integer || number.scale == 0 else {
+                throw CoreError.invalid(field, custom.type == .integer
+                    ? "must be a whole number written with digits, e.g. 250"
+                    : "must be a number, e.g. 1250.50 or 1250,50")
+            }
+            return " AND (CASE WHEN " + stored + " ~ '^-?[0-9]+(\\.[0-9]+)?$' THEN " + stored + "::numeric END) \(unsafeRaw: comparison) \(number.text)::numeric"
+        case .date?:
+            guard CalendarDate(custom.value) != nil else { throw CoreError.invalid(field, "must be a date as YYYY-MM-DD, e.g. 2025-12-01") }
+            return " AND (CASE WHEN " + stored + " ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' THEN " + stored + "::date END) \(unsafeRaw: comparison) \(custom.value)::date"
+        case .datetime?:
+            let instant = try Timestamps.parse(custom.value, field: field)
+            return " AND (CASE WHEN " + stored + " ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}T' THEN " + stored + "::timestamptz END) \(unsafeRaw: comparison) \(instant)"
+        default:
+            guard custom.op == .eq else {
+                throw CoreError.invalid(field, "ranges work on integer, decimal, money, date and datetime fields; this one is \(custom.type?.rawValue ?? "not typed")")
+            }
+            return " AND " + stored + " = \(custom.value)"
+        }
     }
 
     /// The search's part of the WHERE clause (tokens share the records' zone policy, so none of
