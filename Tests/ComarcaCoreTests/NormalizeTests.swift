@@ -51,7 +51,6 @@ struct NormalizeTests {
         ("6.12345678E8", "+34612345678"),
         ("6.12345678E+08", "+34612345678"),
         ("6,12345678E+08", "+34612345678"),
-        ("9.1E8", "+34910000000"),
         ("3.4612345678E10", "+34612345678"),
         ("612345678.0", "+34612345678"),
         ("712345678", "+34712345678"),
@@ -65,11 +64,18 @@ struct NormalizeTests {
 
     @Test(arguments: [
         "", "12345678", "512345678", "6123456789", "61234567", "+34 512 345 678", "612-abc-678",
-        "6.1234E4", "6.123456785E8", "+0612345678", "+12",
+        "6.1234E4", "6.123456785E8", "+0612345678", "+12", "9.1E8", "6,12346E+08",
     ])
     func phoneInvalid(raw: String) throws {
         let error = try #require(Self.failure { try Normalize.phone(raw, field: "movil") })
         #expect(error.fieldErrors.map(\.field) == ["movil"])
+    }
+
+    @Test("a phone Excel shortened to scientific notation is refused saying so, never padded with zeros")
+    func phoneInScientificNotationWithMissingDigits() throws {
+        let error = try #require(Self.failure { try Normalize.phone("9.1E8") })
+        #expect(error.fieldErrors.first?.message.contains("scientific notation") == true, "\(error)")
+        #expect(try Normalize.phone("9.12345678E8") == "+34912345678")
     }
 
     @Test func phoneOtherDefaultCountry() throws {

@@ -51,6 +51,8 @@ public enum Normalize {
         var digits: String
         if let fromNumber = excelNumberDigits(value) {
             digits = fromNumber
+        } else if isScientificNotation(value) {
+            throw CoreError.invalid(field, "the number is in scientific notation (\(value)) and lacks digits, as Excel shortens long numbers; format the column as text, type the number in full and save again")
         } else {
             var rest = Substring(value)
             if rest.hasPrefix("+") {
@@ -332,6 +334,16 @@ public enum Normalize {
 
     /// Digits of a whole number written as a spreadsheet would: `6.12345678E8`, `6,12345678E+08`,
     /// `612345678.0`. Nil when `text` is not such a number (then the ordinary rules apply).
+    /// `9.1E8`, `6,12346E+08`: digits, an optional decimal part, an exponent.
+    static func isScientificNotation(_ text: String) -> Bool {
+        let parts = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "E" || $0 == "e" })
+        guard parts.count == 2 else { return false }
+        let mantissa = parts[0].split(omittingEmptySubsequences: false, whereSeparator: { $0 == "." || $0 == "," })
+        let exponent = parts[1].first == "+" || parts[1].first == "-" ? parts[1].dropFirst() : parts[1]
+        let isDigits: (Substring) -> Bool = { !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber } }
+        return (1...2).contains(mantissa.count) && mantissa.allSatisfy(isDigits) && isDigits(exponent)
+    }
+
     static func excelNumberDigits(_ text: String) -> String? {
         let upper = text.uppercased()
         var mantissa = Substring(upper)
@@ -352,8 +364,11 @@ public enum Normalize {
         else { return nil }
         var intPart = String(parts[0])
         var fraction = parts.count == 2 ? String(parts[1]) : ""
+        // Every digit must be in the text: 9.1E8 could be any of 910 000 000…919 999 999, and
+        // padding it with zeros would store digits nobody wrote.
         while exponent > 0 {
-            intPart.append(fraction.isEmpty ? "0" : fraction.removeFirst())
+            guard !fraction.isEmpty else { return nil }
+            intPart.append(fraction.removeFirst())
             exponent -= 1
         }
         guard exponent == 0, fraction.allSatisfy({ $0 == "0" }) else { return nil }
